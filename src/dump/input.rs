@@ -1,0 +1,173 @@
+//! Finding the dump files behind `--input` values.
+//!
+//! An input is a file (taken whatever its name), a directory (searched
+//! recursively for `*.json`, `*.json.gz`, `*.json.bz2`; markers such as
+//! `_SUCCESS`, checksum lists and `*tokenizer.json` files are ignored) or a
+//! glob. Each file becomes one [`Split`], the unit of parallelism and of output
+//! naming.
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+
+/// One independently decodable piece of the input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Split {
+    pub path: PathBuf,
+    /// Compressed size in bytes.
+    pub size: u64,
+    /// A stable, unique name for this split, used to name its output file
+    /// (e.g. `enwiki_content-20261115-00003`), so that the same input always
+    /// writes the same file names.
+    pub label: String,
+}
+
+/// Resolves `--input` values to splits, in a deterministic order.
+pub fn discover_splits(inputs: &[String]) -> Result<Vec<Split>> {
+    let mut seen = BTreeSet::new();
+    let mut paths = Vec::new();
+    for input in inputs {
+        let found = expand_input(input)?;
+        if found.is_empty() {
+            bail!("input {input:?}: no dump files found (looked for *.json, *.json.gz, *.json.bz2)");
+        }
+        for path in found {
+            let key = path.canonicalize().unwrap_or_else(|_| path.clone());
+            if seen.insert(key) {
+                paths.push(path);
+            }
+        }
+    }
+    let mut splits = Vec::with_capacity(paths.len());
+    for path in paths {
+        let size = std::fs::metadata(&path)
+            .with_context(|| format!("input {}", path.display()))?
+            .len();
+        splits.push(Split {
+            label: dump_stem(&path),
+            path,
+            size,
+        });
+    }
+    disambiguate_labels(&mut splits);
+    Ok(splits)
+}
+
+fn expand_input(input: &str) -> Result<Vec<PathBuf>> {
+    if input.contains(['*', '?', '[']) {
+        let mut found = Vec::new();
+        for entry in glob::glob(input).with_context(|| format!("input {input:?}: bad glob pattern"))? {
+            let path = entry.with_context(|| format!("input {input:?}"))?;
+            if path.is_dir() {
+                walk_dir(&path, &mut found)?;
+            } else {
+                found.push(path);
+            }
+        }
+        found.sort();
+        return Ok(found);
+    }
+    let path = PathBuf::from(input);
+    let meta = std::fs::metadata(&path).with_context(|| format!("input {input:?}"))?;
+    if meta.is_dir() {
+        let mut found = Vec::new();
+        walk_dir(&path, &mut found)?;
+        found.sort();
+        Ok(found)
+    } else {
+        Ok(vec![path])
+    }
+}
+
+fn walk_dir(dir: &Path, found: &mut Vec<PathBuf>) -> Result<()> {
+    let entries = std::fs::read_dir(dir).with_context(|| format!("reading directory {}", dir.display()))?;
+    for entry in entries {
+        let entry = entry.with_context(|| format!("reading directory {}", dir.display()))?;
+        let path = entry.path();
+        let file_type = entry.file_type()?;
+        if file_type.is_dir() || (file_type.is_symlink() && path.is_dir()) {
+            walk_dir(&path, found)?;
+        } else if is_dump_file_name(&entry.file_name().to_string_lossy()) {
+            found.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// Whether a directory entry looks like a dump file.
+pub fn is_dump_file_name(name: &str) -> bool {
+    let dump_like = [".json", ".json.gz", ".json.bz2"].iter().any(|ext| name.ends_with(ext));
+    let hidden = name.starts_with('.') || name.starts_with('_');
+    dump_like && !hidden && !name.ends_with("tokenizer.json")
+}
+
+/// The file name without `.json[.gz|.bz2]`.
+fn dump_stem(path: &Path) -> String {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    for ext in [".json.bz2", ".json.gz", ".json", ".bz2", ".gz"] {
+        if let Some(stem) = name.strip_suffix(ext) {
+            return stem.to_string();
+        }
+    }
+    name
+}
+
+/// Two inputs with the same file name (in different directories) get their
+/// parent directory's name prepended, so output names never collide.
+fn disambiguate_labels(splits: &mut [Split]) {
+    let mut counts: HashMap<String, usize> = HashMap::new();
+    for s in splits.iter() {
+        *counts.entry(s.label.clone()).or_default() += 1;
+    }
+    for (i, s) in splits.iter_mut().enumerate() {
+        if counts[&s.label] > 1 {
+            let parent = s
+                .path
+                .parent()
+                .and_then(|p| p.file_name())
+                .map(|p| p.to_string_lossy().replace(['=', ' '], "_"))
+                .unwrap_or_default();
+            s.label = format!("{parent}.{}.{i}", s.label);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dump_names() {
+        assert!(is_dump_file_name("enwiki_content-20261115-00000.json.bz2"));
+        assert!(is_dump_file_name("enwiki-20171001-cirrussearch-content.json.gz"));
+        assert!(is_dump_file_name("x.json"));
+        assert!(!is_dump_file_name("_SUCCESS"));
+        assert!(!is_dump_file_name("SHA256SUMS"));
+        assert!(!is_dump_file_name("cl100k_base.tokenizer.json"));
+        assert_eq!(
+            dump_stem(Path::new("a/enwiki_content-20261115-00000.json.bz2")),
+            "enwiki_content-20261115-00000"
+        );
+    }
+
+    #[test]
+    fn directories_are_searched_recursively_and_markers_ignored() {
+        let dir = std::env::temp_dir().join(format!("wikitok-input-{}", std::process::id()));
+        let nested = dir.join("index_name=enwiki_content");
+        std::fs::create_dir_all(&nested).unwrap();
+        for name in ["b.json.bz2", "a.json.gz", "_SUCCESS", "notes.txt"] {
+            std::fs::write(nested.join(name), b"x").unwrap();
+        }
+        std::fs::write(dir.join("c.json"), b"x").unwrap();
+        let splits = discover_splits(&[dir.to_string_lossy().into_owned()]).unwrap();
+        let labels: Vec<_> = splits.iter().map(|s| s.label.as_str()).collect();
+        assert_eq!(labels, ["c", "a", "b"]);
+        let missing = discover_splits(&[dir.join("nope").to_string_lossy().into_owned()]);
+        assert!(format!("{:#}", missing.unwrap_err()).contains("nope"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

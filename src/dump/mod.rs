@@ -1,0 +1,10 @@
+//! The dump source: CirrusSearch files as the streaming `pages` table.
+
+pub mod decode;
+pub mod input;
+pub mod provider;
+pub mod reader;
+pub mod schema;
+pub mod stats;
+
+pub use provider::{PagesScanExec, PagesTable};

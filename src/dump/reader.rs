@@ -1,0 +1,351 @@
+//! Reading one split: decompression, line framing, and the decode loop.
+//!
+//! Decompression is complete by construction: gzip uses `MultiGzDecoder` and
+//! bzip2 `MultiBzDecoder`, so files recompressed with pigz, pbzip2 or lbzip2
+//! (many members / streams) yield every page, exactly as `gzip -dc` and
+//! `bzip2 -dc` would. The format is sniffed from the file's first bytes, not
+//! its name.
+//!
+//! Memory is bounded by one line (capped by `max_line_bytes`) plus one batch
+//! (capped in rows and bytes), whatever the file's size.
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read};
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use arrow::array::RecordBatch;
+use bzip2::read::MultiBzDecoder;
+use flate2::read::MultiGzDecoder;
+
+use super::decode::{BadRecord, BadRecordKind, DecodeOptions, LineOutcome, PairDecoder};
+use super::input::Split;
+use super::stats::ReadStats;
+
+/// Limits for reading; the defaults suit full Wikipedia dumps.
+#[derive(Debug, Clone)]
+pub struct ReadConfig {
+    /// A batch is emitted at this many rows...
+    pub batch_rows: usize,
+    /// ...or once its string data reaches this many bytes, whichever is first.
+    pub batch_bytes: usize,
+    /// Longer lines are skipped as bad records (the largest real pages are a
+    /// few MB; this guards memory against a file with no newlines).
+    pub max_line_bytes: usize,
+    /// The run fails once more bad records than this have been seen.
+    pub max_bad_records: u64,
+}
+
+impl Default for ReadConfig {
+    fn default() -> Self {
+        ReadConfig {
+            batch_rows: 8192,
+            batch_bytes: 16 << 20,
+            max_line_bytes: 256 << 20,
+            max_bad_records: 1000,
+        }
+    }
+}
+
+/// How a dump file is compressed, from its magic bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compression {
+    None,
+    Gzip,
+    Bzip2,
+}
+
+/// Opens a dump file for line reading, decompressing as needed. The returned
+/// counter tracks compressed bytes consumed (for error offsets and progress).
+pub fn open_dump(path: &Path) -> io::Result<(Box<dyn BufRead + Send>, Compression, Arc<AtomicU64>)> {
+    let file = File::open(path)?;
+    let consumed = Arc::new(AtomicU64::new(0));
+    let mut raw = BufReader::with_capacity(
+        1 << 20,
+        CountingReader {
+            inner: file,
+            count: consumed.clone(),
+        },
+    );
+    let head = raw.fill_buf()?;
+    let compression = match head {
+        [0x1f, 0x8b, ..] => Compression::Gzip,
+        [b'B', b'Z', b'h', ..] => Compression::Bzip2,
+        [] => {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "empty file, not a CirrusSearch dump",
+            ))
+        }
+        [b'P', b'A', b'R', b'1', ..] => {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "looks like a Parquet file, not a CirrusSearch dump",
+            ))
+        }
+        _ => Compression::None,
+    };
+    let reader: Box<dyn BufRead + Send> = match compression {
+        Compression::Gzip => Box::new(BufReader::with_capacity(1 << 20, MultiGzDecoder::new(raw))),
+        Compression::Bzip2 => Box::new(BufReader::with_capacity(1 << 20, MultiBzDecoder::new(raw))),
+        Compression::None => Box::new(raw),
+    };
+    Ok((reader, compression, consumed))
+}
+
+struct CountingReader<R> {
+    inner: R,
+    count: Arc<AtomicU64>,
+}
+
+impl<R: Read> Read for CountingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// The result of [`read_line_limited`].
+#[derive(Debug, PartialEq, Eq)]
+pub enum LineRead {
+    Eof,
+    /// A line is in the buffer (newline stripped).
+    Line,
+    /// The line exceeded the limit; it was consumed and discarded.
+    TooLong {
+        bytes: u64,
+    },
+}
+
+/// Reads one `\n`-terminated line into `buf`, never buffering more than
+/// `limit` bytes of it.
+pub fn read_line_limited(reader: &mut dyn BufRead, buf: &mut Vec<u8>, limit: usize) -> io::Result<LineRead> {
+    buf.clear();
+    let mut total: u64 = 0;
+    let mut too_long = false;
+    loop {
+        let available = match reader.fill_buf() {
+            Ok(available) => available,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if available.is_empty() {
+            return Ok(match (total, too_long) {
+                (0, _) => LineRead::Eof,
+                (bytes, true) => LineRead::TooLong { bytes },
+                _ => LineRead::Line,
+            });
+        }
+        let (chunk, found_newline) = match memchr(available) {
+            Some(i) => (&available[..i], true),
+            None => (available, false),
+        };
+        total += chunk.len() as u64;
+        if !too_long {
+            if buf.len() + chunk.len() > limit {
+                too_long = true;
+                buf.clear();
+            } else {
+                buf.extend_from_slice(chunk);
+            }
+        }
+        let consumed = chunk.len() + usize::from(found_newline);
+        reader.consume(consumed);
+        if found_newline {
+            return Ok(if too_long {
+                LineRead::TooLong { bytes: total }
+            } else {
+                LineRead::Line
+            });
+        }
+    }
+}
+
+fn memchr(haystack: &[u8]) -> Option<usize> {
+    haystack.iter().position(|&b| b == b'\n')
+}
+
+/// Why reading a split stopped early.
+#[derive(Debug)]
+pub enum ReadError {
+    /// The consumer went away (a satisfied LIMIT, a cancelled query).
+    Cancelled,
+    /// A real failure, already phrased with the file and position.
+    Failed(String),
+}
+
+/// Reads a split from start to end (or `limit` pages), passing each batch to
+/// `emit`; `emit` returns false when nobody wants more.
+pub fn read_split(
+    split: &Split,
+    options: DecodeOptions,
+    limit: Option<usize>,
+    config: &ReadConfig,
+    stats: &ReadStats,
+    mut emit: impl FnMut(RecordBatch) -> bool,
+) -> Result<(), ReadError> {
+    let path = split.path.display();
+    let (mut reader, compression, compressed) =
+        open_dump(&split.path).map_err(|e| ReadError::Failed(format!("{path}: {e}")))?;
+    let mut decoder = PairDecoder::new(options);
+    let mut line = Vec::new();
+    let mut line_no: u64 = 0;
+    let mut uncompressed: u64 = 0;
+    let mut emitted: usize = 0;
+    let mut checked_format = false;
+    let limit = limit.unwrap_or(usize::MAX);
+    let mut compressed_reported = 0;
+
+    let result = loop {
+        if emitted + decoder.buffered_rows() >= limit {
+            break Ok(());
+        }
+        let read = match read_line_limited(reader.as_mut(), &mut line, config.max_line_bytes) {
+            Ok(read) => read,
+            Err(e) => {
+                break Err(ReadError::Failed(format!(
+                    "{path}: {} data is truncated or corrupt near compressed byte {} (decompressed byte {uncompressed}, line {}): {e}",
+                    compression_name(compression),
+                    compressed.load(Ordering::Relaxed),
+                    line_no + 1,
+                )))
+            }
+        };
+        let outcome = match read {
+            LineRead::Eof => break Ok(()),
+            LineRead::Line => {
+                line_no += 1;
+                uncompressed += line.len() as u64 + 1;
+                if !checked_format && !line.iter().all(u8::is_ascii_whitespace) {
+                    checked_format = true;
+                    if let Some(what) = not_a_dump(&line) {
+                        break Err(ReadError::Failed(format!("{path}: not a CirrusSearch dump: {what}")));
+                    }
+                }
+                decoder.push_line(&line, line_no)
+            }
+            LineRead::TooLong { bytes } => {
+                line_no += 1;
+                uncompressed += bytes + 1;
+                LineOutcome::Bad(BadRecord {
+                    kind: BadRecordKind::LineTooLong,
+                    line: line_no,
+                    detail: format!("{bytes} bytes, limit {}", config.max_line_bytes),
+                })
+            }
+        };
+        match outcome {
+            LineOutcome::Consumed => {}
+            LineOutcome::Filtered => ReadStats::add(&stats.pages_filtered, 1),
+            LineOutcome::Bad(bad) => {
+                if let Err(e) = report_bad(split, &bad, stats, config) {
+                    break Err(e);
+                }
+            }
+        }
+        if decoder.buffered_rows() >= config.batch_rows || decoder.buffered_bytes() >= config.batch_bytes {
+            emitted += decoder.buffered_rows();
+            ReadStats::add(&stats.pages_emitted, decoder.buffered_rows() as u64);
+            if !emit(decoder.finish_batch()) {
+                break Err(ReadError::Cancelled);
+            }
+        }
+        let now = compressed.load(Ordering::Relaxed);
+        ReadStats::add(&stats.compressed_bytes, now - compressed_reported);
+        compressed_reported = now;
+    };
+    ReadStats::add(&stats.uncompressed_bytes, uncompressed);
+    result?;
+    if emitted < limit {
+        if let Some(bad) = decoder.finish_input() {
+            report_bad(split, &bad, stats, config)?;
+        }
+    }
+    if decoder.buffered_rows() > 0 {
+        ReadStats::add(&stats.pages_emitted, decoder.buffered_rows() as u64);
+        if !emit(decoder.finish_batch()) {
+            return Err(ReadError::Cancelled);
+        }
+    }
+    Ok(())
+}
+
+fn report_bad(split: &Split, bad: &BadRecord, stats: &ReadStats, config: &ReadConfig) -> Result<(), ReadError> {
+    let total = stats.count_bad(bad);
+    tracing::warn!(file = %split.path.display(), "skipped bad record: {bad}");
+    if total > config.max_bad_records {
+        return Err(ReadError::Failed(format!(
+            "{}: too many bad records ({total} > --max-bad-records {}); the last: {bad}",
+            split.path.display(),
+            config.max_bad_records
+        )));
+    }
+    Ok(())
+}
+
+fn compression_name(c: Compression) -> &'static str {
+    match c {
+        Compression::None => "plain",
+        Compression::Gzip => "gzip",
+        Compression::Bzip2 => "bzip2",
+    }
+}
+
+/// Recognizes inputs that are clearly something else, from the first line.
+fn not_a_dump(first_line: &[u8]) -> Option<String> {
+    let start = first_line.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(0);
+    let line = &first_line[start..];
+    if line.starts_with(b"{") {
+        return None;
+    }
+    if line.starts_with(b"<") {
+        let head = String::from_utf8_lossy(&line[..line.len().min(200)]);
+        if head.contains("<mediawiki") || head.starts_with("<?xml") {
+            return Some("it looks like XML (a MediaWiki XML dump?); wikitok reads CirrusSearch JSON dumps".into());
+        }
+        return Some("it looks like XML or HTML".into());
+    }
+    let prefix = &line[..line.len().min(64)];
+    let invalid_utf8 = matches!(std::str::from_utf8(prefix), Err(e) if e.error_len().is_some());
+    if invalid_utf8 || prefix.iter().any(|&b| b < 0x09) {
+        return Some("it looks like binary data".into());
+    }
+    Some(format!(
+        "the first line starts with {:?}, expected a JSON object",
+        String::from_utf8_lossy(&line[..line.len().min(40)])
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_over_the_limit_are_skipped_whole() {
+        let data = b"short\nthis line is too long\nok\nlast-no-newline";
+        let mut reader: &[u8] = data;
+        let mut buf = Vec::new();
+        let mut seen = Vec::new();
+        loop {
+            match read_line_limited(&mut reader, &mut buf, 8).unwrap() {
+                LineRead::Eof => break,
+                LineRead::Line => seen.push(String::from_utf8(buf.clone()).unwrap()),
+                LineRead::TooLong { bytes } => seen.push(format!("<{bytes}>")),
+            }
+        }
+        assert_eq!(seen, ["short", "<21>", "ok", "<15>"]);
+    }
+
+    #[test]
+    fn recognises_non_dumps() {
+        assert!(
+            not_a_dump(b"<mediawiki xmlns=\"http://www.mediawiki.org/xml/export-0.10/\">")
+                .unwrap()
+                .contains("XML")
+        );
+        assert!(not_a_dump(b"\x00\x01\xfe\xff garbage").unwrap().contains("binary"));
+        assert!(not_a_dump(b"{\"index\":{}}").is_none());
+    }
+}

@@ -1,0 +1,16 @@
+//! wikitok: Wikipedia CirrusSearch dumps → Parquet token tables, with Apache
+//! Arrow and DataFusion.
+//!
+//! - [`dump`]: the dump source, the streaming `pages` table;
+//! - [`tokenizer`]: the tokenizer UDFs;
+//! - [`writer`]: the parallel, atomic Parquet writer behind `COPY`;
+//! - [`script`]: SQL files and their variables;
+//! - [`job`]: the job runner tying them together;
+//! - [`cli`]: the command line.
+
+pub mod cli;
+pub mod dump;
+pub mod job;
+pub mod script;
+pub mod tokenizer;
+pub mod writer;

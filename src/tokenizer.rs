@@ -1,0 +1,291 @@
+//! Tokenizer UDFs: `tokenize`, `tokenize_with_special_tokens`, `token_count`.
+//!
+//! Any Hugging Face `tokenizer.json` can be loaded. Two of its settings are
+//! overridden on purpose:
+//! - truncation and padding (BERT-style files carry `max_length: 128`) are
+//!   switched off — a page is never cut;
+//! - special tokens written literally in page text (a page quoting
+//!   `<|endoftext|>`) are tokenized as ordinary text, as tiktoken's
+//!   `encode_ordinary` does: page text must never inject control tokens.
+//!
+//! The functions are vectorized: each call receives a whole string column and
+//! builds the Arrow `List<UInt32>` (or `Int64`) result directly, one values
+//! buffer and one offsets buffer per batch.
+
+use std::collections::BTreeMap;
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{anyhow, bail, Context};
+use arrow::array::{Array, ArrayRef, AsArray, Int64Builder, ListArray, StringArray, UInt32Array};
+use arrow::buffer::OffsetBuffer;
+use arrow::datatypes::{DataType, Field};
+use datafusion::common::{exec_err, DataFusionError, Result, ScalarValue};
+use datafusion::logical_expr::{
+    ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, TypeSignature, Volatility,
+};
+use datafusion::prelude::SessionContext;
+
+/// A loaded tokenizer, configured never to truncate or pad.
+#[derive(Debug)]
+pub struct PageTokenizer {
+    pub name: String,
+    pub path: PathBuf,
+    inner: tokenizers::Tokenizer,
+}
+
+impl PageTokenizer {
+    pub fn from_file(name: &str, path: &Path) -> anyhow::Result<Self> {
+        if !path.is_file() {
+            bail!(
+                "tokenizer {name:?}: {} does not exist (pass --tokenizer PATH to a Hugging Face tokenizer.json)",
+                path.display()
+            );
+        }
+        let mut inner =
+            tokenizers::Tokenizer::from_file(path).map_err(|e| anyhow!("tokenizer {}: {e}", path.display()))?;
+        if let Some(truncation) = inner.get_truncation() {
+            tracing::info!(
+                tokenizer = name,
+                "switching off the file's truncation (max_length {}): pages are never cut",
+                truncation.max_length
+            );
+        }
+        if inner.get_padding().is_some() {
+            tracing::info!(tokenizer = name, "switching off the file's padding");
+        }
+        inner
+            .with_truncation(None)
+            .map_err(|e| anyhow!("tokenizer {}: {e}", path.display()))?;
+        inner.with_padding(None);
+        inner.set_encode_special_tokens(true);
+        Ok(PageTokenizer {
+            name: name.to_string(),
+            path: path.to_path_buf(),
+            inner,
+        })
+    }
+
+    /// Token ids of `text`; with `special_tokens`, the tokenizer's
+    /// post-processor adds its special tokens (e.g. BERT's `[CLS]`/`[SEP]`).
+    pub fn encode(&self, text: &str, special_tokens: bool) -> std::result::Result<Vec<u32>, tokenizers::Error> {
+        Ok(self.inner.encode_fast(text, special_tokens)?.get_ids().to_vec())
+    }
+}
+
+/// The tokenizers of a run, by name; the first one is the default.
+#[derive(Debug)]
+pub struct TokenizerSet {
+    default: String,
+    by_name: BTreeMap<String, Arc<PageTokenizer>>,
+}
+
+impl TokenizerSet {
+    /// Loads `NAME=PATH` or `PATH` specs; a bare path is named after its file
+    /// (`cl100k_base.tokenizer.json` → `cl100k_base`).
+    pub fn load(specs: &[String]) -> anyhow::Result<Self> {
+        let mut by_name = BTreeMap::new();
+        let mut default = None;
+        for spec in specs {
+            let (name, path) = match spec.split_once('=') {
+                Some((name, path)) if !name.contains(['/', '\\']) => (name.to_string(), PathBuf::from(path)),
+                _ => (default_tokenizer_name(Path::new(spec)), PathBuf::from(spec)),
+            };
+            let tokenizer = PageTokenizer::from_file(&name, &path).with_context(|| format!("--tokenizer {spec}"))?;
+            tracing::info!(tokenizer = %name, path = %path.display(), "loaded tokenizer");
+            default.get_or_insert_with(|| name.clone());
+            if by_name.insert(name.clone(), Arc::new(tokenizer)).is_some() {
+                bail!("--tokenizer: the name {name:?} is given twice");
+            }
+        }
+        let default = default.ok_or_else(|| anyhow!("no --tokenizer given"))?;
+        Ok(TokenizerSet { default, by_name })
+    }
+
+    pub fn get(&self, name: Option<&str>) -> Result<&Arc<PageTokenizer>> {
+        let name = name.unwrap_or(&self.default);
+        self.by_name.get(name).ok_or_else(|| {
+            let known: Vec<&str> = self.by_name.keys().map(String::as_str).collect();
+            DataFusionError::Plan(format!("unknown tokenizer {name:?}; loaded: {}", known.join(", ")))
+        })
+    }
+
+    pub fn default_tokenizer(&self) -> &Arc<PageTokenizer> {
+        &self.by_name[&self.default]
+    }
+}
+
+fn default_tokenizer_name(path: &Path) -> String {
+    let file = path
+        .file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let stem = file.strip_suffix(".json").unwrap_or(&file);
+    let stem = stem.strip_suffix("tokenizer").unwrap_or(stem);
+    let stem = stem.trim_end_matches(['.', '_', '-']);
+    if stem.is_empty() {
+        "default".to_string()
+    } else {
+        stem.to_string()
+    }
+}
+
+/// Registers the tokenizer functions in `ctx`.
+pub fn register_tokenizer_udfs(ctx: &SessionContext, tokenizers: Arc<TokenizerSet>) {
+    for output in [TokenOutput::Ids, TokenOutput::IdsWithSpecialTokens, TokenOutput::Count] {
+        ctx.register_udf(ScalarUDF::new_from_impl(TokenizeUdf::new(output, tokenizers.clone())));
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum TokenOutput {
+    /// `tokenize(text [, tokenizer])`: ids, no special tokens.
+    Ids,
+    /// `tokenize_with_special_tokens(text [, tokenizer])`: ids framed by the
+    /// tokenizer's post-processor (BOS/EOS, `[CLS]`/`[SEP]`).
+    IdsWithSpecialTokens,
+    /// `token_count(text [, tokenizer])`: the length of `tokenize`.
+    Count,
+}
+
+#[derive(Debug)]
+struct TokenizeUdf {
+    output: TokenOutput,
+    tokenizers: Arc<TokenizerSet>,
+    signature: Signature,
+}
+
+impl TokenizeUdf {
+    fn new(output: TokenOutput, tokenizers: Arc<TokenizerSet>) -> Self {
+        TokenizeUdf {
+            output,
+            tokenizers,
+            signature: Signature::one_of(
+                vec![TypeSignature::String(1), TypeSignature::String(2)],
+                Volatility::Immutable,
+            ),
+        }
+    }
+}
+
+impl PartialEq for TokenizeUdf {
+    fn eq(&self, other: &Self) -> bool {
+        self.output == other.output && Arc::ptr_eq(&self.tokenizers, &other.tokenizers)
+    }
+}
+
+impl Eq for TokenizeUdf {}
+
+impl Hash for TokenizeUdf {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.output.hash(state);
+        Arc::as_ptr(&self.tokenizers).hash(state);
+    }
+}
+
+/// The `tokenize` result type: `List<UInt32>`.
+pub fn token_list_type() -> DataType {
+    DataType::List(Arc::new(Field::new_list_field(DataType::UInt32, true)))
+}
+
+impl ScalarUDFImpl for TokenizeUdf {
+    fn name(&self) -> &str {
+        match self.output {
+            TokenOutput::Ids => "tokenize",
+            TokenOutput::IdsWithSpecialTokens => "tokenize_with_special_tokens",
+            TokenOutput::Count => "token_count",
+        }
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+        Ok(match self.output {
+            TokenOutput::Count => DataType::Int64,
+            _ => token_list_type(),
+        })
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let tokenizer_name = match args.args.get(1) {
+            None => None,
+            Some(ColumnarValue::Scalar(value)) => match value {
+                ScalarValue::Utf8(Some(n)) | ScalarValue::LargeUtf8(Some(n)) | ScalarValue::Utf8View(Some(n)) => {
+                    Some(n.as_str())
+                }
+                _ => return exec_err!("{}: the tokenizer name must be a non-null string", self.name()),
+            },
+            Some(ColumnarValue::Array(_)) => {
+                return exec_err!(
+                    "{}: the tokenizer name must be a constant, e.g. 'cl100k_base'",
+                    self.name()
+                )
+            }
+        };
+        let tokenizer = self.tokenizers.get(tokenizer_name)?;
+        let texts = args.args[0].to_array(args.number_rows)?;
+        let texts = as_utf8(&texts)?;
+        let result = match self.output {
+            TokenOutput::Ids => encode_to_lists(tokenizer, &texts, false)?,
+            TokenOutput::IdsWithSpecialTokens => encode_to_lists(tokenizer, &texts, true)?,
+            TokenOutput::Count => count_tokens(tokenizer, &texts)?,
+        };
+        Ok(ColumnarValue::Array(result))
+    }
+}
+
+fn as_utf8(array: &ArrayRef) -> Result<StringArray> {
+    if array.data_type() == &DataType::Utf8 {
+        return Ok(array.as_string::<i32>().clone());
+    }
+    let cast = arrow::compute::cast(array, &DataType::Utf8)?;
+    Ok(cast.as_string::<i32>().clone())
+}
+
+fn encode_error(e: tokenizers::Error) -> DataFusionError {
+    DataFusionError::Execution(format!("tokenizer failed: {e}"))
+}
+
+fn encode_to_lists(tokenizer: &PageTokenizer, texts: &StringArray, special_tokens: bool) -> Result<ArrayRef> {
+    let mut offsets: Vec<i32> = Vec::with_capacity(texts.len() + 1);
+    offsets.push(0);
+    let mut values: Vec<u32> = Vec::with_capacity(texts.value_data().len() / 3);
+    for i in 0..texts.len() {
+        if texts.is_valid(i) {
+            let encoding = tokenizer
+                .inner
+                .encode_fast(texts.value(i), special_tokens)
+                .map_err(encode_error)?;
+            values.extend_from_slice(encoding.get_ids());
+        }
+        let end = i32::try_from(values.len()).map_err(|_| {
+            DataFusionError::Execution("more than 2^31 tokens in one batch; lower the batch size".into())
+        })?;
+        offsets.push(end);
+    }
+    let field = Arc::new(Field::new_list_field(DataType::UInt32, true));
+    let list = ListArray::try_new(
+        field,
+        OffsetBuffer::new(offsets.into()),
+        Arc::new(UInt32Array::from(values)),
+        texts.nulls().cloned(),
+    )?;
+    Ok(Arc::new(list))
+}
+
+fn count_tokens(tokenizer: &PageTokenizer, texts: &StringArray) -> Result<ArrayRef> {
+    let mut counts = Int64Builder::with_capacity(texts.len());
+    for text in texts.iter() {
+        match text {
+            Some(text) => {
+                let encoding = tokenizer.inner.encode_fast(text, false).map_err(encode_error)?;
+                counts.append_value(encoding.len() as i64);
+            }
+            None => counts.append_null(),
+        }
+    }
+    Ok(Arc::new(counts.finish()))
+}

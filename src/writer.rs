@@ -1,0 +1,295 @@
+//! The parallel Parquet writer behind `COPY ... TO ... STORED AS PARQUET`.
+//!
+//! DataFusion's own COPY funnels every partition through one
+//! `CoalescePartitionsExec` into a single-partition sink (the same funnel as
+//! Spark's `coalesce`). Here every partition of the query plan is executed by
+//! its own task and written to its own file, all at once.
+//!
+//! Files appear atomically: each is written as `.NAME.parquet.inprogress` and
+//! renamed to `NAME.parquet` only after it is complete and synced, so readers
+//! globbing `*.parquet` never see a half-written file, and a failed or killed
+//! run leaves only hidden leftovers that the next run removes.
+//!
+//! When the plan's partitions are exactly the input splits (a scan, filters and
+//! projections, no repartitioning or limit), files are named after the split
+//! (`enwiki_content-20261115-00003.parquet`): the same input always gives the
+//! same names, so a rerun skips splits already committed.
+
+use std::collections::BTreeSet;
+use std::fs::File;
+use std::io::BufWriter;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use datafusion::common::{DataFusionError, Result};
+use datafusion::execution::TaskContext;
+use datafusion::physical_plan::coop::CooperativeExec;
+use datafusion::physical_plan::filter::FilterExec;
+use datafusion::physical_plan::projection::ProjectionExec;
+use datafusion::physical_plan::{ExecutionPlan, ExecutionPlanProperties};
+use futures::StreamExt;
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::properties::WriterProperties;
+use tokio::task::JoinSet;
+
+use crate::dump::PagesScanExec;
+
+const IN_PROGRESS_SUFFIX: &str = ".inprogress";
+
+/// How output files are written.
+#[derive(Debug, Clone)]
+pub struct WriteOptions {
+    /// Rewrite files that already exist instead of skipping them.
+    pub overwrite: bool,
+    /// A row group is closed once its encoded size reaches this many bytes.
+    pub row_group_bytes: usize,
+    pub zstd_level: i32,
+}
+
+impl Default for WriteOptions {
+    fn default() -> Self {
+        WriteOptions {
+            overwrite: false,
+            row_group_bytes: 128 << 20,
+            zstd_level: 3,
+        }
+    }
+}
+
+/// What a write did.
+#[derive(Debug, Default, Clone)]
+pub struct WriteReport {
+    pub files_written: Vec<WrittenFile>,
+    /// Files left as they were because a previous run committed them.
+    pub files_skipped: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct WrittenFile {
+    pub name: String,
+    pub rows: u64,
+    pub bytes: u64,
+}
+
+/// The file name of each output partition, and whether the names are tied to
+/// input splits (and therefore stable across runs).
+#[derive(Debug, Clone)]
+pub struct PartitionNames {
+    pub names: Vec<String>,
+    pub per_split: bool,
+}
+
+/// Names output files after input splits when partition `i` of `plan` reads
+/// exactly split `i`; otherwise `part-00000.parquet`, ...
+pub fn partition_names(plan: &Arc<dyn ExecutionPlan>) -> PartitionNames {
+    let count = plan.output_partitioning().partition_count();
+    if let Some(labels) = split_labels_if_partitions_are_splits(plan, count) {
+        return PartitionNames {
+            names: labels.into_iter().map(|l| format!("{l}.parquet")).collect(),
+            per_split: true,
+        };
+    }
+    PartitionNames {
+        names: (0..count).map(|i| format!("part-{i:05}.parquet")).collect(),
+        per_split: false,
+    }
+}
+
+fn split_labels_if_partitions_are_splits(plan: &Arc<dyn ExecutionPlan>, count: usize) -> Option<Vec<String>> {
+    let mut node = plan.clone();
+    loop {
+        if let Some(scan) = node.as_ref().downcast_ref::<PagesScanExec>() {
+            let complete = scan.fetch().is_none() && scan.splits().len() == count;
+            return complete.then(|| scan.splits().iter().map(|s| s.label.clone()).collect());
+        }
+        let keeps_partitions = node.as_ref().is::<ProjectionExec>()
+            || node.as_ref().is::<FilterExec>()
+            || node.as_ref().is::<CooperativeExec>();
+        let children = node.children();
+        if !keeps_partitions || children.len() != 1 || node.fetch().is_some() {
+            return None;
+        }
+        let child = children[0].clone();
+        if child.output_partitioning().partition_count() != count {
+            return None;
+        }
+        node = child;
+    }
+}
+
+/// Executes every partition of `plan` in parallel, each into its own Parquet
+/// file in `dir`.
+pub async fn write_partitions(
+    plan: Arc<dyn ExecutionPlan>,
+    task_ctx: Arc<TaskContext>,
+    dir: &Path,
+    names: &PartitionNames,
+    options: &WriteOptions,
+) -> Result<WriteReport> {
+    std::fs::create_dir_all(dir).map_err(|e| io_error(dir, e))?;
+    remove_in_progress_leftovers(dir)?;
+    let props = Arc::new(
+        WriterProperties::builder()
+            .set_compression(Compression::ZSTD(
+                ZstdLevel::try_new(options.zstd_level).map_err(parquet_error)?,
+            ))
+            .set_max_row_group_bytes(Some(options.row_group_bytes))
+            .set_created_by(format!("wikitok {}", env!("CARGO_PKG_VERSION")))
+            .build(),
+    );
+
+    let mut report = WriteReport::default();
+    let mut tasks = JoinSet::new();
+    for (partition, name) in names.names.iter().enumerate() {
+        let final_path = dir.join(name);
+        if names.per_split && !options.overwrite && final_path.exists() {
+            report.files_skipped.push(name.clone());
+            continue;
+        }
+        let plan = plan.clone();
+        let task_ctx = task_ctx.clone();
+        let props = props.clone();
+        let name = name.clone();
+        let dir = dir.to_path_buf();
+        tasks.spawn(async move {
+            write_partition(plan, partition, task_ctx, &dir, &name, props)
+                .await
+                .map_err(|e| e.context(format!("writing {}", dir.join(&name).display())))
+        });
+    }
+
+    let mut first_error = None;
+    while let Some(joined) = tasks.join_next().await {
+        let outcome = joined.unwrap_or_else(|e| Err(DataFusionError::Execution(format!("writer task failed: {e}"))));
+        match outcome {
+            Ok(file) => report.files_written.push(file),
+            Err(e) if first_error.is_none() => {
+                // Stop the other partitions; their in-progress files are
+                // removed as their tasks are dropped.
+                tasks.abort_all();
+                first_error = Some(e);
+            }
+            Err(_) => {}
+        }
+    }
+    if let Some(e) = first_error {
+        return Err(e);
+    }
+    report.files_written.sort_by(|a, b| a.name.cmp(&b.name));
+    if !names.per_split {
+        remove_stale_files(dir, &names.names)?;
+    }
+    Ok(report)
+}
+
+async fn write_partition(
+    plan: Arc<dyn ExecutionPlan>,
+    partition: usize,
+    task_ctx: Arc<TaskContext>,
+    dir: &Path,
+    name: &str,
+    props: Arc<WriterProperties>,
+) -> Result<WrittenFile> {
+    let in_progress = InProgressFile::create(dir, name)?;
+    let mut stream = plan.execute(partition, task_ctx)?;
+    let file = BufWriter::with_capacity(
+        1 << 20,
+        in_progress
+            .file
+            .try_clone()
+            .map_err(|e| io_error(&in_progress.path, e))?,
+    );
+    let mut writer = ArrowWriter::try_new(file, stream.schema(), Some((*props).clone())).map_err(parquet_error)?;
+    let mut rows = 0u64;
+    while let Some(batch) = stream.next().await {
+        let batch = batch?;
+        rows += batch.num_rows() as u64;
+        writer.write(&batch).map_err(parquet_error)?;
+    }
+    let buffered = writer.into_inner().map_err(parquet_error)?;
+    buffered
+        .into_inner()
+        .map_err(|e| io_error(&in_progress.path, e.into_error()))?;
+    let bytes = in_progress.commit()?;
+    Ok(WrittenFile {
+        name: name.to_string(),
+        rows,
+        bytes,
+    })
+}
+
+/// A file being written; removed on drop unless committed.
+struct InProgressFile {
+    file: File,
+    path: PathBuf,
+    final_path: PathBuf,
+    committed: bool,
+}
+
+impl InProgressFile {
+    fn create(dir: &Path, name: &str) -> Result<Self> {
+        let path = dir.join(format!(".{name}{IN_PROGRESS_SUFFIX}"));
+        let file = File::create(&path).map_err(|e| io_error(&path, e))?;
+        Ok(InProgressFile {
+            file,
+            path,
+            final_path: dir.join(name),
+            committed: false,
+        })
+    }
+
+    /// Syncs and renames into place; returns the file size.
+    fn commit(mut self) -> Result<u64> {
+        self.file.sync_all().map_err(|e| io_error(&self.path, e))?;
+        let bytes = self.file.metadata().map_err(|e| io_error(&self.path, e))?.len();
+        std::fs::rename(&self.path, &self.final_path).map_err(|e| io_error(&self.final_path, e))?;
+        self.committed = true;
+        Ok(bytes)
+    }
+}
+
+impl Drop for InProgressFile {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// Removes in-progress files a killed run left behind.
+fn remove_in_progress_leftovers(dir: &Path) -> Result<()> {
+    for entry in std::fs::read_dir(dir).map_err(|e| io_error(dir, e))? {
+        let entry = entry.map_err(|e| io_error(dir, e))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') && name.ends_with(IN_PROGRESS_SUFFIX) {
+            tracing::info!(file = %entry.path().display(), "removing a file left in progress by an earlier run");
+            std::fs::remove_file(entry.path()).map_err(|e| io_error(&entry.path(), e))?;
+        }
+    }
+    Ok(())
+}
+
+/// After a complete write whose names are not tied to splits, removes Parquet
+/// files of earlier runs (say, with more partitions) so the directory holds
+/// exactly this result.
+fn remove_stale_files(dir: &Path, current: &[String]) -> Result<()> {
+    let current: BTreeSet<&str> = current.iter().map(String::as_str).collect();
+    for entry in std::fs::read_dir(dir).map_err(|e| io_error(dir, e))? {
+        let entry = entry.map_err(|e| io_error(dir, e))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.ends_with(".parquet") && !current.contains(name.as_str()) {
+            tracing::info!(file = %entry.path().display(), "removing a stale output file from an earlier run");
+            std::fs::remove_file(entry.path()).map_err(|e| io_error(&entry.path(), e))?;
+        }
+    }
+    Ok(())
+}
+
+fn parquet_error(e: parquet::errors::ParquetError) -> DataFusionError {
+    DataFusionError::External(Box::new(e))
+}
+
+fn io_error(path: &Path, e: std::io::Error) -> DataFusionError {
+    DataFusionError::Execution(format!("{}: {e}", path.display()))
+}

@@ -1,0 +1,249 @@
+//! End-to-end tests of `wikitok run sql/tokenize.sql` on the embedded samples.
+
+mod common;
+
+use std::io::Write;
+use std::process::Command;
+
+use common::*;
+
+const ENWIKI: &str = "data/samples/cirrus_search_index/20261115/index_name=enwiki_content";
+
+#[test]
+fn tokenize_sql_on_the_samples_matches_tiktoken_and_reads_in_duckdb_and_pyarrow() {
+    let out = scratch("tokenize-samples");
+    let run = wikitok(&["run", "sql/tokenize.sql", "--output", out.to_str().unwrap()]);
+    assert!(run.status.success());
+
+    // One file per input split (4 enwiki shards + 1 bgwiki shard), named after it.
+    let files = files_under(&out.join("tokens"));
+    assert_eq!(
+        files,
+        [
+            "bgwiki_content-20261115-00000.parquet",
+            "enwiki_content-20261115-00000.parquet",
+            "enwiki_content-20261115-00001.parquet",
+            "enwiki_content-20261115-00002.parquet",
+            "enwiki_content-20261115-00003.parquet",
+        ]
+    );
+    let mut ids = page_ids(&out.join("tokens"));
+    ids.sort();
+    assert_eq!(ids, reference_content_page_ids(), "every content page exactly once");
+
+    let check = Command::new(python())
+        .arg(repo_root().join("tests/python/check_tokens_output.py"))
+        .arg(out.join("tokens"))
+        .arg(repo_root().join("tests/reference/samples_cl100k.tsv"))
+        .output()
+        .unwrap();
+    eprintln!(
+        "{}{}",
+        String::from_utf8_lossy(&check.stdout),
+        String::from_utf8_lossy(&check.stderr)
+    );
+    assert!(
+        check.status.success(),
+        "the output differs from tiktoken's ids or does not read in DuckDB/pyarrow"
+    );
+}
+
+#[test]
+fn explain_shows_a_parallel_plan_without_coalesce_and_writes_nothing() {
+    let out = scratch("explain");
+    let run = wikitok(&["explain", "sql/tokenize.sql", "--output", out.to_str().unwrap()]);
+    assert!(run.status.success());
+    let plan = String::from_utf8_lossy(&run.stdout);
+    assert!(!plan.contains("CoalescePartitionsExec"), "{plan}");
+    assert!(plan.contains("PagesScanExec: splits=5"), "{plan}");
+    assert!(
+        plan.contains("namespace IN [0]"),
+        "the namespace filter is pushed into the scan: {plan}"
+    );
+    assert!(!plan.contains("source_text"), "unselected columns are not read: {plan}");
+    assert!(plan.contains("5 files"), "{plan}");
+    assert!(files_under(&out).is_empty(), "explain wrote {:?}", files_under(&out));
+}
+
+#[test]
+fn four_shards_with_four_partitions_write_at_least_four_files() {
+    let out = scratch("four-shards");
+    let run = wikitok(&[
+        "run",
+        "sql/tokenize.sql",
+        "--input",
+        ENWIKI,
+        "--partitions",
+        "4",
+        "--output",
+        out.to_str().unwrap(),
+    ]);
+    assert!(run.status.success());
+    assert!(parquet_files(&out.join("tokens")).len() >= 4);
+}
+
+#[test]
+fn a_single_partition_plan_with_order_by_still_writes() {
+    let out = scratch("order-by");
+    let sql = out.join("sorted.sql");
+    std::fs::write(
+        &sql,
+        "COPY (SELECT page_id, title, token_count(text) AS n FROM pages ORDER BY page_id DESC) \
+         TO '${output}/sorted' STORED AS PARQUET;",
+    )
+    .unwrap();
+    let run = wikitok(&["run", sql.to_str().unwrap(), "--output", out.to_str().unwrap()]);
+    assert!(run.status.success());
+    let ids = page_ids(&out.join("sorted"));
+    assert_eq!(ids.len(), 109);
+    assert!(ids.windows(2).all(|w| w[0] >= w[1]), "sorted descending: {ids:?}");
+}
+
+#[test]
+fn a_rerun_keeps_committed_files_and_overwrite_rewrites_them() {
+    let out = scratch("rerun");
+    let args = [
+        "run",
+        "sql/tokenize.sql",
+        "--input",
+        ENWIKI,
+        "--output",
+        out.to_str().unwrap(),
+    ];
+    assert!(wikitok(&args).status.success());
+    let first = page_ids(&out.join("tokens"));
+    let rerun = wikitok(&args);
+    assert!(rerun.status.success());
+    assert!(stderr(&rerun).contains("0 files written"), "nothing rewritten");
+    assert!(stderr(&rerun).contains("4 files already committed"));
+    assert_eq!(page_ids(&out.join("tokens")), first);
+    let mut overwrite = args.to_vec();
+    overwrite.push("--overwrite");
+    let rewrite = wikitok(&overwrite);
+    assert!(stderr(&rewrite).contains("4 files written"));
+    assert_eq!(page_ids(&out.join("tokens")), first);
+}
+
+#[test]
+fn a_truncated_shard_fails_naming_the_file_and_commits_nothing_of_it() {
+    let out = scratch("truncated");
+    let input = out.join("input");
+    std::fs::create_dir_all(&input).unwrap();
+    let shard = std::fs::read(format!("{ENWIKI}/enwiki_content-20261115-00000.json.bz2")).unwrap();
+    std::fs::write(input.join("broken-00000.json.bz2"), &shard[..shard.len() / 2]).unwrap();
+    let target = out.join("result");
+    let run = wikitok(&[
+        "run",
+        "sql/tokenize.sql",
+        "--input",
+        input.to_str().unwrap(),
+        "--output",
+        target.to_str().unwrap(),
+    ]);
+    assert!(!run.status.success());
+    let err = stderr(&run);
+    assert!(err.contains("broken-00000.json.bz2"), "{err}");
+    assert!(err.contains("statement 1 of sql/tokenize.sql"), "{err}");
+    assert!(err.contains("truncated or corrupt"), "{err}");
+    assert_eq!(
+        files_under(&target.join("tokens")),
+        Vec::<String>::new(),
+        "no half-written file is left"
+    );
+}
+
+#[test]
+fn bad_records_are_counted_and_skipped_while_the_other_pages_come_through() {
+    let out = scratch("bad-records");
+    let dump = out.join("dump.json");
+    let mut f = std::fs::File::create(&dump).unwrap();
+    writeln!(f, r#"{{"index":{{"_type":"page","_id":"1"}}}}"#).unwrap();
+    writeln!(f, r#"{{"namespace":0,"title":"One","text":"hello world"}}"#).unwrap();
+    writeln!(f, r#"{{"index":{{"_id":"2"}}}}"#).unwrap();
+    writeln!(f, r#"{{"namespace":0,"title":"Two","text":"broken"#).unwrap();
+    writeln!(f, r#"{{"index":{{"_id":3}}}}"#).unwrap();
+    writeln!(f, r#"{{"namespace":0,"title":"Three","text":null}}"#).unwrap();
+    drop(f);
+    let target = out.join("result");
+    let run = wikitok(&[
+        "run",
+        "sql/tokenize.sql",
+        "--input",
+        dump.to_str().unwrap(),
+        "--output",
+        target.to_str().unwrap(),
+    ]);
+    assert!(run.status.success());
+    let err = stderr(&run);
+    assert!(err.contains("line 4: malformed_json"), "{err}");
+    assert!(err.contains("1 bad records skipped"), "{err}");
+    let mut ids = page_ids(&target.join("tokens"));
+    ids.sort();
+    assert_eq!(ids, [1, 3]);
+
+    let strict = wikitok(&[
+        "run",
+        "sql/tokenize.sql",
+        "--input",
+        dump.to_str().unwrap(),
+        "--output",
+        out.join("strict").to_str().unwrap(),
+        "--max-bad-records",
+        "0",
+    ]);
+    assert!(!strict.status.success());
+    assert!(stderr(&strict).contains("too many bad records"), "{}", stderr(&strict));
+}
+
+#[test]
+fn an_unknown_variable_is_an_error_that_names_it() {
+    let out = scratch("unknown-var");
+    let sql = out.join("q.sql");
+    std::fs::write(
+        &sql,
+        "COPY (SELECT title FROM pages LIMIT ${how_many}) TO '${output}/x' STORED AS PARQUET;",
+    )
+    .unwrap();
+    let run = wikitok(&["run", sql.to_str().unwrap(), "--output", out.to_str().unwrap()]);
+    assert!(!run.status.success());
+    assert!(stderr(&run).contains("${how_many}"), "{}", stderr(&run));
+    let ok = wikitok(&[
+        "run",
+        sql.to_str().unwrap(),
+        "--output",
+        out.to_str().unwrap(),
+        "-D",
+        "how_many=3",
+    ]);
+    assert!(ok.status.success());
+    assert_eq!(page_ids_or_titles_count(&out.join("x")), 3);
+}
+
+fn page_ids_or_titles_count(dir: &std::path::Path) -> usize {
+    parquet_files(dir)
+        .iter()
+        .flat_map(|f| read_parquet(f))
+        .map(|b| b.num_rows())
+        .sum()
+}
+
+#[test]
+fn not_a_dump_is_recognised() {
+    let out = scratch("not-a-dump");
+    let xml = out.join("enwiki-pages-articles.json");
+    std::fs::write(
+        &xml,
+        "<mediawiki xmlns=\"http://www.mediawiki.org/xml/export-0.11/\">\n<page>\n",
+    )
+    .unwrap();
+    let run = wikitok(&[
+        "run",
+        "sql/tokenize.sql",
+        "--input",
+        xml.to_str().unwrap(),
+        "--output",
+        out.to_str().unwrap(),
+    ]);
+    assert!(!run.status.success());
+    assert!(stderr(&run).contains("looks like XML"), "{}", stderr(&run));
+}

@@ -7,7 +7,8 @@
 --   n_tokens  BIGINT     number of tokens of `text`
 --   tokens    UINTEGER[] token ids of `text` (no special tokens), with the
 --                        default --tokenizer (cl100k_base on the samples)
--- Pages with null or missing text have null n_tokens and tokens.
+-- Every content page gets a row: a page with null or missing text has
+-- n_tokens = 0 and tokens = [] (as tiktoken gives for "").
 --
 -- Typical use:
 --   wikitok run sql/tokenize.sql --input DUMP_DIR --output out
@@ -20,7 +21,7 @@ COPY (
         CAST(cardinality(tokens) AS BIGINT) AS n_tokens,
         tokens
     FROM (
-        SELECT page_id, wiki, title, tokenize(text) AS tokens
+        SELECT page_id, wiki, title, tokenize(coalesce(text, '')) AS tokens
         FROM pages
         WHERE namespace = 0
     )

@@ -31,21 +31,45 @@ fn tokenize_sql_on_the_samples_matches_tiktoken_and_reads_in_duckdb_and_pyarrow(
     ids.sort();
     assert_eq!(ids, reference_content_page_ids(), "every content page exactly once");
 
+    check_against_reference(&out.join("tokens"), "tests/reference/samples_cl100k.tsv");
+}
+
+/// Runs the Python judge: DuckDB and pyarrow read the output, ids are
+/// compared with the committed tiktoken reference.
+fn check_against_reference(tokens_dir: &std::path::Path, reference: &str) {
     let check = Command::new(python())
         .arg(repo_root().join("tests/python/check_tokens_output.py"))
-        .arg(out.join("tokens"))
-        .arg(repo_root().join("tests/reference/samples_cl100k.tsv"))
+        .arg(tokens_dir)
+        .arg(repo_root().join(reference))
         .output()
         .unwrap();
-    eprintln!(
+    let report = format!(
         "{}{}",
         String::from_utf8_lossy(&check.stdout),
         String::from_utf8_lossy(&check.stderr)
     );
+    eprintln!("{report}");
     assert!(
         check.status.success(),
-        "the output differs from tiktoken's ids or does not read in DuckDB/pyarrow"
+        "differs from tiktoken's ids or unreadable in DuckDB/pyarrow: {report}"
     );
+}
+
+#[test]
+fn adversarial_text_and_missing_text_match_tiktoken() {
+    // CJK, emoji/ZWJ, RTL, combining marks, literal <|endoftext|>, whitespace
+    // and digit runs, empty/null/missing text, other namespaces, a 3 MB page.
+    let out = scratch("adversarial");
+    let run = wikitok(&[
+        "run",
+        "sql/tokenize.sql",
+        "--input",
+        "tests/reference/adversarial",
+        "--output",
+        out.to_str().unwrap(),
+    ]);
+    assert!(run.status.success());
+    check_against_reference(&out.join("tokens"), "tests/reference/adversarial_cl100k.tsv");
 }
 
 #[test]

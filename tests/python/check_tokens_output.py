@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 def main():
     out_dir, ref_path = sys.argv[1], sys.argv[2]
     with open(ref_path, newline="", encoding="utf-8") as f:
-        ref = [r for r in csv.DictReader(f, delimiter="\t") if r["namespace"] == "0" and r["n_tokens"] != ""]
+        ref = [r for r in csv.DictReader(f, delimiter="\t") if r["namespace"] == "0"]
     expected = {int(r["page_id"]): (int(r["n_tokens"]), r["sha256"]) for r in ref}
 
     pattern = f"{out_dir}/**/*.parquet"

@@ -4,13 +4,16 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
 use crate::dump::reader::ReadConfig;
 use crate::job::{Job, JobConfig};
+use crate::progress::ProgressMode;
+use crate::runtime::{default_memory_limit, parse_size, RuntimeSettings};
 use crate::script::parse_define;
+use crate::shard::Shard;
 use crate::writer::WriteOptions;
 
 /// Where the embedded sample lives, relative to the repository root.
@@ -72,6 +75,28 @@ pub struct JobArgs {
     /// Fail the run once more bad records than this were skipped.
     #[arg(long, default_value_t = 1000)]
     pub max_bad_records: u64,
+
+    /// Memory for sorts, aggregations and joins before they spill, e.g. 4GiB
+    /// (default: 80% of the container's memory limit, else 50% of RAM).
+    #[arg(long, value_name = "SIZE", env = "WIKITOK_MEMORY_LIMIT")]
+    pub memory_limit: Option<String>,
+
+    /// Where spill files go (a mounted volume); repeatable. Without it, spilling is disabled.
+    #[arg(long, value_name = "DIR", env = "WIKITOK_SPILL_DIR")]
+    pub spill_dir: Vec<PathBuf>,
+
+    /// Cap on spill files on disk; reaching it ends the run with an error.
+    #[arg(long, value_name = "SIZE", default_value = "100GiB")]
+    pub max_spill: String,
+
+    /// Process only share I of N of the input splits (0-based), e.g. 2/8.
+    /// Default: JOB_COMPLETION_INDEX/JOB_COMPLETION_COUNT when set (Kubernetes Indexed Jobs).
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
+
+    /// No progress bar or progress lines.
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
 impl JobArgs {
@@ -101,6 +126,19 @@ impl JobArgs {
                 overwrite: self.overwrite,
                 ..WriteOptions::default()
             },
+            runtime: RuntimeSettings {
+                memory_limit: match &self.memory_limit {
+                    Some(size) => parse_size(size).context("--memory-limit")?,
+                    None => default_memory_limit(),
+                },
+                spill_dirs: self.spill_dir.clone(),
+                max_spill: parse_size(&self.max_spill).context("--max-spill")?,
+            },
+            shard: match &self.shard {
+                Some(shard) => Some(Shard::parse(shard)?),
+                None => Shard::from_env()?,
+            },
+            progress: ProgressMode::detect(self.quiet),
         })
     }
 }
@@ -133,9 +171,8 @@ async fn run_command(command: Command) -> Result<()> {
     match command {
         Command::Run(args) => {
             let job = Job::new(args.job_config()?)?;
-            let outcome = job.run_file(&args.sql_file).await?;
-            let stats = job.read_stats();
-            eprintln!("{}", crate::job::format_summary(job.split_count(), stats, &outcome));
+            let summary = job.run_file(&args.sql_file).await?;
+            eprintln!("{}", summary.to_text());
             Ok(())
         }
         Command::Explain(args) => {

@@ -9,13 +9,14 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{anyhow, bail, Context, Result};
 use datafusion::arrow::util::pretty::pretty_format_batches;
 use datafusion::logical_expr::LogicalPlan;
-use datafusion::physical_plan::{displayable, ExecutionPlan, ExecutionPlanProperties};
+use datafusion::physical_plan::{collect, displayable, ExecutionPlan, ExecutionPlanProperties};
 use datafusion::prelude::{SessionConfig, SessionContext};
 use datafusion::sql::parser::{CopyToSource, CopyToStatement, DFParser, Statement};
 use datafusion::sql::sqlparser::ast::Statement as SqlStatement;
@@ -25,7 +26,13 @@ use crate::dump::input::discover_splits;
 use crate::dump::reader::ReadConfig;
 use crate::dump::stats::ReadStats;
 use crate::dump::PagesTable;
+use crate::progress::{Progress, ProgressMode};
+use crate::runtime::{
+    build_runtime, check_spill_dirs, explain_spill_error, peak_rss, PeakTrackingPool, RuntimeSettings,
+};
 use crate::script::substitute_variables;
+use crate::shard::Shard;
+use crate::summary::{Markers, OutputSummary, RunSummary};
 use crate::tokenizer::{register_tokenizer_udfs, TokenizerSet};
 use crate::writer::{partition_names, write_partitions, WriteOptions, WriteReport};
 
@@ -42,6 +49,10 @@ pub struct JobConfig {
     pub variables: BTreeMap<String, String>,
     pub read: ReadConfig,
     pub write: WriteOptions,
+    pub runtime: RuntimeSettings,
+    /// This process's share of the input, when scaled out.
+    pub shard: Option<Shard>,
+    pub progress: ProgressMode,
 }
 
 /// A session ready to run SQL over the dump.
@@ -49,6 +60,8 @@ pub struct Job {
     config: JobConfig,
     ctx: SessionContext,
     pages: Arc<PagesTable>,
+    tokenizers: Arc<TokenizerSet>,
+    memory_pool: Arc<PeakTrackingPool>,
 }
 
 /// One statement of a SQL file, with a label for messages.
@@ -59,23 +72,48 @@ struct ScriptStatement {
 
 /// What `run` did, per COPY statement.
 #[derive(Debug, Default)]
-pub struct RunOutcome {
-    pub copies: Vec<(PathBuf, WriteReport)>,
+struct RunOutcome {
+    copies: Vec<(PathBuf, WriteReport)>,
+    spilled_bytes: u64,
 }
 
 impl Job {
     pub fn new(config: JobConfig) -> Result<Self> {
-        let splits = discover_splits(&config.inputs)?;
+        let mut splits = discover_splits(&config.inputs)?;
+        if let Some(shard) = config.shard {
+            let all = splits.len();
+            splits = shard.select(splits);
+            tracing::info!("shard {shard}: {} of {all} input splits", splits.len());
+        }
         let tokenizers = Arc::new(TokenizerSet::load(&config.tokenizers)?);
-        let session_config = SessionConfig::new()
+        check_spill_dirs(&config.runtime.spill_dirs)?;
+        let (runtime, memory_pool) = build_runtime(&config.runtime)?;
+        let partitions = config.partitions.max(1).max(splits.len());
+        // Batches and sort reservations must fit many times into each
+        // partition's share of the memory pool, or a spilling sort cannot
+        // even hold one batch: scale them down under small limits.
+        let share = usize::try_from(config.runtime.memory_limit).unwrap_or(usize::MAX) / partitions;
+        // DataFusion operators coalesce batches up to `batch_size` rows, so
+        // rows are capped too, assuming (pessimistically) 32 KiB of text and tokens per page.
+        let mut read = config.read.clone();
+        read.batch_bytes = read.batch_bytes.min(share / 16).max(256 << 10);
+        read.batch_rows = read.batch_rows.min(share / 16 / (32 << 10)).max(16);
+        let mut session_config = SessionConfig::new()
             .with_target_partitions(config.partitions.max(1))
-            .with_batch_size(config.read.batch_rows)
+            .with_batch_size(read.batch_rows)
             .with_information_schema(true);
-        let ctx = SessionContext::new_with_config(session_config);
-        let pages = Arc::new(PagesTable::new(splits, config.read.clone()));
+        session_config.options_mut().execution.sort_spill_reservation_bytes = (share / 4).clamp(256 << 10, 10 << 20);
+        let ctx = SessionContext::new_with_config_rt(session_config, runtime);
+        let pages = Arc::new(PagesTable::new(splits, read));
         ctx.register_table("pages", pages.clone())?;
-        register_tokenizer_udfs(&ctx, tokenizers);
-        Ok(Job { config, ctx, pages })
+        register_tokenizer_udfs(&ctx, tokenizers.clone());
+        Ok(Job {
+            config,
+            ctx,
+            pages,
+            tokenizers,
+            memory_pool,
+        })
     }
 
     pub fn context(&self) -> &SessionContext {
@@ -86,18 +124,38 @@ impl Job {
         self.pages.stats()
     }
 
-    pub fn split_count(&self) -> usize {
-        self.pages.splits().len()
+    /// Runs every statement of `sql_file` in order, then writes the run
+    /// summary (`_SUCCESS`) into the output directory.
+    pub async fn run_file(&self, sql_file: &Path) -> Result<RunSummary> {
+        let started = Instant::now();
+        let statements = self.parse_file(sql_file)?;
+        let markers = Markers::new(&self.config.output, self.config.shard);
+        markers.clear()?;
+        let total_bytes = self.pages.splits().iter().map(|s| s.size).sum();
+        let progress = Progress::start(
+            self.config.progress,
+            total_bytes,
+            self.pages.stats().clone(),
+            self.tokenizers.tokens_produced.clone(),
+        );
+        let outcome = self.run_statements(statements).await;
+        progress.finish();
+        let outcome = outcome.map_err(|e| explain_spill_error(e, &self.config.runtime))?;
+        let summary = self.summarize(sql_file, &outcome, started);
+        std::fs::create_dir_all(&self.config.output)
+            .with_context(|| format!("creating {}", self.config.output.display()))?;
+        let marker = markers.write(&summary)?;
+        tracing::info!("run summary written to {}", marker.display());
+        Ok(summary)
     }
 
-    /// Runs every statement of `sql_file` in order.
-    pub async fn run_file(&self, sql_file: &Path) -> Result<RunOutcome> {
+    async fn run_statements(&self, statements: Vec<ScriptStatement>) -> Result<RunOutcome> {
         let mut outcome = RunOutcome::default();
-        for statement in self.parse_file(sql_file)? {
+        for statement in statements {
             let started = Instant::now();
             match statement.statement {
                 Statement::CopyTo(copy) => {
-                    let (dir, report) = self.copy(copy).await.with_context(|| statement.label.clone())?;
+                    let (dir, report, spilled) = self.copy(copy).await.with_context(|| statement.label.clone())?;
                     let rows: u64 = report.files_written.iter().map(|f| f.rows).sum();
                     tracing::info!(
                         "{}: wrote {} files ({rows} rows) to {}{} in {:.1}s",
@@ -107,10 +165,12 @@ impl Job {
                         skipped_note(&report),
                         started.elapsed().as_secs_f64()
                     );
+                    outcome.spilled_bytes += spilled;
                     outcome.copies.push((dir, report));
                 }
                 other => {
-                    let text = self.execute(other).await.with_context(|| statement.label.clone())?;
+                    let (text, spilled) = self.execute(other).await.with_context(|| statement.label.clone())?;
+                    outcome.spilled_bytes += spilled;
                     if !text.is_empty() {
                         println!("{text}");
                     }
@@ -118,6 +178,59 @@ impl Job {
             }
         }
         Ok(outcome)
+    }
+
+    fn summarize(&self, sql_file: &Path, outcome: &RunOutcome, started: Instant) -> RunSummary {
+        let stats = self.pages.stats();
+        let elapsed = started.elapsed().as_secs_f64();
+        let pages_emitted = ReadStats::get(&stats.pages_emitted);
+        let filtered = ReadStats::get(&stats.pages_filtered);
+        let bad = stats.bad_total();
+        let pages_read = pages_emitted + filtered + bad;
+        let pages_written: u64 = outcome
+            .copies
+            .iter()
+            .flat_map(|(_, r)| r.files_written.iter())
+            .map(|f| f.rows)
+            .sum();
+        let tokens = self.tokenizers.tokens_produced.load(Ordering::Relaxed);
+        let mut pages_skipped = BTreeMap::new();
+        pages_skipped.insert("filtered_while_decoding".to_string(), filtered);
+        pages_skipped.insert("bad_records".to_string(), bad);
+        RunSummary {
+            wikitok_version: env!("CARGO_PKG_VERSION").to_string(),
+            sql_file: sql_file.display().to_string(),
+            shard: self.config.shard.map(|s| s.to_string()),
+            splits: self.pages.splits().iter().map(|s| s.label.clone()).collect(),
+            pages_read,
+            pages_written,
+            pages_skipped,
+            bad_records: stats
+                .bad_by_kind()
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect(),
+            tokens,
+            input_bytes_compressed: ReadStats::get(&stats.compressed_bytes),
+            input_bytes_uncompressed: ReadStats::get(&stats.uncompressed_bytes),
+            elapsed_seconds: elapsed,
+            pages_per_second: pages_read as f64 / elapsed.max(1e-9),
+            tokens_per_second: tokens as f64 / elapsed.max(1e-9),
+            spilled_bytes: outcome.spilled_bytes,
+            peak_memory_pool_bytes: self.memory_pool.peak() as u64,
+            peak_rss_bytes: peak_rss().unwrap_or(0),
+            outputs: outcome
+                .copies
+                .iter()
+                .map(|(dir, report)| OutputSummary {
+                    directory: dir.display().to_string(),
+                    files_written: report.files_written.iter().map(|f| f.name.clone()).collect(),
+                    files_kept: report.files_skipped.clone(),
+                    rows_written: report.files_written.iter().map(|f| f.rows).sum(),
+                    bytes_written: report.files_written.iter().map(|f| f.bytes).sum(),
+                })
+                .collect(),
+        }
     }
 
     /// The physical plan of every statement of `sql_file`; nothing is written.
@@ -183,14 +296,22 @@ impl Job {
         Ok(self.ctx.state().statement_to_plan(statement).await?)
     }
 
-    /// Runs a non-COPY statement; returns its rows as a table, if any.
-    async fn execute(&self, statement: Statement) -> Result<String> {
+    /// Runs a non-COPY statement; returns its rows as a table (if any) and
+    /// the bytes it spilled.
+    async fn execute(&self, statement: Statement) -> Result<(String, u64)> {
         let plan = self.logical_plan(statement).await?;
-        let batches = self.ctx.execute_logical_plan(plan).await?.collect().await?;
+        let plan = self
+            .ctx
+            .execute_logical_plan(plan)
+            .await?
+            .create_physical_plan()
+            .await?;
+        let batches = collect(plan.clone(), self.ctx.task_ctx()).await?;
+        let spilled = spilled_bytes(&plan);
         if batches.iter().all(|b| b.num_rows() == 0) {
-            return Ok(String::new());
+            return Ok((String::new(), spilled));
         }
-        Ok(pretty_format_batches(&batches)?.to_string())
+        Ok((pretty_format_batches(&batches)?.to_string(), spilled))
     }
 
     /// Plans a COPY's query; returns the target directory and the plan.
@@ -223,7 +344,7 @@ impl Job {
         Ok((PathBuf::from(copy.target), plan))
     }
 
-    async fn copy(&self, copy: CopyToStatement) -> Result<(PathBuf, WriteReport)> {
+    async fn copy(&self, copy: CopyToStatement) -> Result<(PathBuf, WriteReport, u64)> {
         let (dir, plan) = self.copy_plan(copy).await?;
         let names = partition_names(&plan);
         tracing::info!(
@@ -235,8 +356,8 @@ impl Job {
             },
             dir.display()
         );
-        let report = write_partitions(plan, self.ctx.task_ctx(), &dir, &names, &self.config.write).await?;
-        Ok((dir, report))
+        let report = write_partitions(plan.clone(), self.ctx.task_ctx(), &dir, &names, &self.config.write).await?;
+        Ok((dir, report, spilled_bytes(&plan)))
     }
 }
 
@@ -261,29 +382,8 @@ fn summarize(statement: &Statement) -> String {
     }
 }
 
-/// A short human summary of a run, printed at its end.
-pub fn format_summary(splits: usize, stats: &ReadStats, outcome: &RunOutcome) -> String {
-    let mut lines = vec![format!(
-        "read {splits} input splits: {} pages, {} filtered out by a pushed-down filter, {} bad records skipped{}",
-        ReadStats::get(&stats.pages_emitted),
-        ReadStats::get(&stats.pages_filtered),
-        stats.bad_total(),
-        if stats.bad_total() > 0 {
-            format!(" {:?}", stats.bad_by_kind())
-        } else {
-            String::new()
-        }
-    )];
-    for (dir, report) in &outcome.copies {
-        let rows: u64 = report.files_written.iter().map(|f| f.rows).sum();
-        let bytes: u64 = report.files_written.iter().map(|f| f.bytes).sum();
-        lines.push(format!(
-            "{}: {} files written ({rows} rows, {:.1} MB){}",
-            dir.display(),
-            report.files_written.len(),
-            bytes as f64 / 1e6,
-            skipped_note(report)
-        ));
-    }
-    lines.join("\n")
+/// Bytes spilled to disk by every operator of an executed plan.
+fn spilled_bytes(plan: &Arc<dyn ExecutionPlan>) -> u64 {
+    let own = plan.metrics().and_then(|m| m.spilled_bytes()).unwrap_or(0) as u64;
+    own + plan.children().into_iter().map(spilled_bytes).sum::<u64>()
 }

@@ -6,11 +6,18 @@
 //! - [`writer`]: the parallel, atomic Parquet writer behind `COPY`;
 //! - [`script`]: SQL files and their variables;
 //! - [`job`]: the job runner tying them together;
+//! - [`runtime`]: memory limit and spill directories;
+//! - [`shard`]: scale-out over machines;
+//! - [`progress`], [`summary`]: what a run reports;
 //! - [`cli`]: the command line.
 
 pub mod cli;
 pub mod dump;
 pub mod job;
+pub mod progress;
+pub mod runtime;
 pub mod script;
+pub mod shard;
+pub mod summary;
 pub mod tokenizer;
 pub mod writer;

@@ -15,6 +15,7 @@
 use std::collections::BTreeMap;
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use anyhow::{anyhow, bail, Context};
@@ -79,6 +80,9 @@ impl PageTokenizer {
 pub struct TokenizerSet {
     default: String,
     by_name: BTreeMap<String, Arc<PageTokenizer>>,
+    /// Tokens produced by the tokenizer functions so far (for progress and
+    /// the run summary).
+    pub tokens_produced: Arc<AtomicU64>,
 }
 
 impl TokenizerSet {
@@ -100,7 +104,11 @@ impl TokenizerSet {
             }
         }
         let default = default.ok_or_else(|| anyhow!("no --tokenizer given"))?;
-        Ok(TokenizerSet { default, by_name })
+        Ok(TokenizerSet {
+            default,
+            by_name,
+            tokens_produced: Arc::new(AtomicU64::new(0)),
+        })
     }
 
     pub fn get(&self, name: Option<&str>) -> Result<&Arc<PageTokenizer>> {
@@ -228,11 +236,12 @@ impl ScalarUDFImpl for TokenizeUdf {
         let tokenizer = self.tokenizers.get(tokenizer_name)?;
         let texts = args.args[0].to_array(args.number_rows)?;
         let texts = as_utf8(&texts)?;
-        let result = match self.output {
+        let (result, tokens) = match self.output {
             TokenOutput::Ids => encode_to_lists(tokenizer, &texts, false)?,
             TokenOutput::IdsWithSpecialTokens => encode_to_lists(tokenizer, &texts, true)?,
             TokenOutput::Count => count_tokens(tokenizer, &texts)?,
         };
+        self.tokenizers.tokens_produced.fetch_add(tokens, Ordering::Relaxed);
         Ok(ColumnarValue::Array(result))
     }
 }
@@ -249,7 +258,8 @@ fn encode_error(e: tokenizers::Error) -> DataFusionError {
     DataFusionError::Execution(format!("tokenizer failed: {e}"))
 }
 
-fn encode_to_lists(tokenizer: &PageTokenizer, texts: &StringArray, special_tokens: bool) -> Result<ArrayRef> {
+/// Returns the list array and the number of tokens in it.
+fn encode_to_lists(tokenizer: &PageTokenizer, texts: &StringArray, special_tokens: bool) -> Result<(ArrayRef, u64)> {
     let mut offsets: Vec<i32> = Vec::with_capacity(texts.len() + 1);
     offsets.push(0);
     let mut values: Vec<u32> = Vec::with_capacity(texts.value_data().len() / 3);
@@ -266,6 +276,7 @@ fn encode_to_lists(tokenizer: &PageTokenizer, texts: &StringArray, special_token
         })?;
         offsets.push(end);
     }
+    let tokens = values.len() as u64;
     let field = Arc::new(Field::new_list_field(DataType::UInt32, true));
     let list = ListArray::try_new(
         field,
@@ -273,19 +284,22 @@ fn encode_to_lists(tokenizer: &PageTokenizer, texts: &StringArray, special_token
         Arc::new(UInt32Array::from(values)),
         texts.nulls().cloned(),
     )?;
-    Ok(Arc::new(list))
+    Ok((Arc::new(list), tokens))
 }
 
-fn count_tokens(tokenizer: &PageTokenizer, texts: &StringArray) -> Result<ArrayRef> {
+/// Returns the counts and their sum.
+fn count_tokens(tokenizer: &PageTokenizer, texts: &StringArray) -> Result<(ArrayRef, u64)> {
     let mut counts = Int64Builder::with_capacity(texts.len());
+    let mut total = 0;
     for text in texts.iter() {
         match text {
             Some(text) => {
                 let encoding = tokenizer.inner.encode_fast(text, false).map_err(encode_error)?;
                 counts.append_value(encoding.len() as i64);
+                total += encoding.len() as u64;
             }
             None => counts.append_null(),
         }
     }
-    Ok(Arc::new(counts.finish()))
+    Ok((Arc::new(counts.finish()), total))
 }

@@ -15,7 +15,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use arrow::array::RecordBatch;
+use arrow::array::{Array, AsArray, RecordBatch};
 use bzip2::read::MultiBzDecoder;
 use flate2::read::MultiGzDecoder;
 
@@ -193,6 +193,7 @@ pub fn read_split(
     let mut line = Vec::new();
     let mut line_no: u64 = 0;
     let mut uncompressed: u64 = 0;
+    let mut uncompressed_reported: u64 = 0;
     let mut emitted: usize = 0;
     let mut checked_format = false;
     let limit = limit.unwrap_or(usize::MAX);
@@ -248,15 +249,17 @@ pub fn read_split(
         if decoder.buffered_rows() >= config.batch_rows || decoder.buffered_bytes() >= config.batch_bytes {
             emitted += decoder.buffered_rows();
             ReadStats::add(&stats.pages_emitted, decoder.buffered_rows() as u64);
-            if !emit(decoder.finish_batch()) {
+            if !emit(finish_batch(&mut decoder, stats)) {
                 break Err(ReadError::Cancelled);
             }
         }
         let now = compressed.load(Ordering::Relaxed);
         ReadStats::add(&stats.compressed_bytes, now - compressed_reported);
         compressed_reported = now;
+        ReadStats::add(&stats.uncompressed_bytes, uncompressed - uncompressed_reported);
+        uncompressed_reported = uncompressed;
     };
-    ReadStats::add(&stats.uncompressed_bytes, uncompressed);
+    ReadStats::add(&stats.uncompressed_bytes, uncompressed - uncompressed_reported);
     result?;
     if emitted < limit {
         if let Some(bad) = decoder.finish_input() {
@@ -265,11 +268,26 @@ pub fn read_split(
     }
     if decoder.buffered_rows() > 0 {
         ReadStats::add(&stats.pages_emitted, decoder.buffered_rows() as u64);
-        if !emit(decoder.finish_batch()) {
+        if !emit(finish_batch(&mut decoder, stats)) {
             return Err(ReadError::Cancelled);
         }
     }
     Ok(())
+}
+
+/// Takes the decoder's batch, noting its last title for progress lines.
+fn finish_batch(decoder: &mut PairDecoder, stats: &ReadStats) -> RecordBatch {
+    let batch = decoder.finish_batch();
+    if let Some(titles) = batch.column_by_name("title").and_then(|c| c.as_string_opt::<i32>()) {
+        if let Some(title) = (0..titles.len())
+            .rev()
+            .find(|&i| titles.is_valid(i))
+            .map(|i| titles.value(i))
+        {
+            stats.set_last_title(title);
+        }
+    }
+    batch
 }
 
 fn report_bad(split: &Split, bad: &BadRecord, stats: &ReadStats, config: &ReadConfig) -> Result<(), ReadError> {

@@ -13,6 +13,7 @@ pub struct ReadStats {
     pub pages_filtered: AtomicU64,
     pub compressed_bytes: AtomicU64,
     pub uncompressed_bytes: AtomicU64,
+    last_title: Mutex<String>,
     bad: Mutex<BTreeMap<BadRecordKind, u64>>,
     bad_total: AtomicU64,
 }
@@ -35,6 +36,18 @@ impl ReadStats {
             .iter()
             .map(|(k, v)| (k.name(), *v))
             .collect()
+    }
+
+    /// The title of the most recent page read, for progress lines.
+    pub fn set_last_title(&self, title: &str) {
+        if let Ok(mut last) = self.last_title.try_lock() {
+            last.clear();
+            last.push_str(title);
+        }
+    }
+
+    pub fn last_title(&self) -> String {
+        self.last_title.lock().map(|t| t.clone()).unwrap_or_default()
     }
 
     pub fn add(counter: &AtomicU64, n: u64) {

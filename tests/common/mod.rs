@@ -133,3 +133,64 @@ pub fn python() -> &'static Path {
         python
     })
 }
+
+/// The (action, document) line pairs of the embedded sample's enwiki shards.
+pub fn sample_pages() -> Vec<serde_json::Value> {
+    use std::io::BufRead;
+    let dir = repo_root().join("data/samples/cirrus_search_index/20261115/index_name=enwiki_content");
+    let mut docs = Vec::new();
+    for file in parquet_like_sorted(&dir, ".json.bz2") {
+        let reader = std::io::BufReader::new(bzip2::read::MultiBzDecoder::new(File::open(file).unwrap()));
+        for (i, line) in reader.lines().enumerate() {
+            if i % 2 == 1 {
+                docs.push(serde_json::from_str(&line.unwrap()).unwrap());
+            }
+        }
+    }
+    docs
+}
+
+fn parquet_like_sorted(dir: &Path, suffix: &str) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().ends_with(suffix))
+        .collect();
+    files.sort();
+    files
+}
+
+/// Writes a gzip dump of `shards` files × `pages_per_shard` pages built from
+/// the sample pages with fresh ids (1..); returns the ids of namespace-0 pages.
+pub fn make_dump(dir: &Path, shards: usize, pages_per_shard: usize) -> Vec<i64> {
+    make_dump_with_text_limit(dir, shards, pages_per_shard, usize::MAX)
+}
+
+/// Like [`make_dump`], with page text cut to at most `max_chars` characters
+/// (real wikis' median page is ~2,500 characters; the samples are long articles).
+pub fn make_dump_with_text_limit(dir: &Path, shards: usize, pages_per_shard: usize, max_chars: usize) -> Vec<i64> {
+    use std::io::Write;
+    let docs = sample_pages();
+    std::fs::create_dir_all(dir).unwrap();
+    let mut ids = Vec::new();
+    let mut next_id = 1i64;
+    for shard in 0..shards {
+        let file = File::create(dir.join(format!("testwiki_content-20261115-{shard:05}.json.gz"))).unwrap();
+        let mut gz = flate2::write::GzEncoder::new(std::io::BufWriter::new(file), flate2::Compression::fast());
+        for i in 0..pages_per_shard {
+            let mut doc = docs[(shard * pages_per_shard + i) % docs.len()].clone();
+            doc["page_id"] = next_id.into();
+            doc["title"] = format!("Page {next_id}").into();
+            if let Some(text) = doc["text"].as_str() {
+                doc["text"] = text.chars().take(max_chars).collect::<String>().into();
+            }
+            writeln!(gz, "{{\"index\":{{\"_id\":\"{next_id}\"}}}}").unwrap();
+            writeln!(gz, "{doc}").unwrap();
+            ids.push(next_id);
+            next_id += 1;
+        }
+        gz.finish().unwrap();
+    }
+    std::fs::write(dir.join("_SUCCESS"), b"").unwrap();
+    ids
+}

@@ -34,16 +34,36 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Run a SQL file's statements; COPY ... TO writes Parquet, one file per partition.
-    Run(JobArgs),
+    Run(FileArgs),
     /// Print each statement's physical plan; writes nothing.
-    Explain(JobArgs),
+    Explain(FileArgs),
+    /// Run SQL given on the command line and print the result, e.g.
+    /// wikitok sql "SELECT title, token_count(text) FROM pages LIMIT 5"
+    Sql(QueryArgs),
+    /// Print the columns of the `pages` table.
+    Schema,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct FileArgs {
+    /// The SQL file to run (see sql/).
+    pub sql_file: PathBuf,
+
+    #[command(flatten)]
+    pub job: JobArgs,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct QueryArgs {
+    /// One or more SQL statements.
+    pub query: String,
+
+    #[command(flatten)]
+    pub job: JobArgs,
 }
 
 #[derive(Args, Debug, Clone)]
 pub struct JobArgs {
-    /// The SQL file to run (see sql/).
-    pub sql_file: PathBuf,
-
     /// A dump file, a directory (searched recursively) or a glob; repeatable.
     #[arg(long, default_value = DEFAULT_INPUT)]
     pub input: Vec<String>,
@@ -170,14 +190,23 @@ pub fn main() -> ExitCode {
 async fn run_command(command: Command) -> Result<()> {
     match command {
         Command::Run(args) => {
-            let job = Job::new(args.job_config()?)?;
+            let job = Job::new(args.job.job_config()?)?;
             let summary = job.run_file(&args.sql_file).await?;
             eprintln!("{}", summary.to_text());
             Ok(())
         }
         Command::Explain(args) => {
-            let job = Job::new(args.job_config()?)?;
+            let job = Job::new(args.job.job_config()?)?;
             print!("{}", job.explain_file(&args.sql_file).await?);
+            Ok(())
+        }
+        Command::Sql(args) => {
+            let mut config = args.job.job_config()?;
+            config.progress = ProgressMode::Quiet;
+            Job::new(config)?.run_query_text(&args.query).await
+        }
+        Command::Schema => {
+            print!("{}", crate::dump::schema::describe_schema());
             Ok(())
         }
     }

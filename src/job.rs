@@ -270,26 +270,36 @@ impl Job {
 
     fn parse_file(&self, sql_file: &Path) -> Result<Vec<ScriptStatement>> {
         let text = std::fs::read_to_string(sql_file).with_context(|| format!("reading {}", sql_file.display()))?;
-        let sql =
-            substitute_variables(&text, &self.config.variables).with_context(|| sql_file.display().to_string())?;
-        let statements = DFParser::parse_sql_with_dialect(&sql, &GenericDialect {})
-            .map_err(|e| anyhow!("{}: {e}", sql_file.display()))?;
+        self.parse_text(&text, &sql_file.display().to_string())
+    }
+
+    /// Substitutes variables and splits `text` into statements; `origin`
+    /// names it in messages.
+    fn parse_text(&self, text: &str, origin: &str) -> Result<Vec<ScriptStatement>> {
+        let sql = substitute_variables(text, &self.config.variables).with_context(|| origin.to_string())?;
+        let statements =
+            DFParser::parse_sql_with_dialect(&sql, &GenericDialect {}).map_err(|e| anyhow!("{origin}: {e}"))?;
         if statements.is_empty() {
-            bail!("{}: no SQL statements", sql_file.display());
+            bail!("{origin}: no SQL statements");
         }
         Ok(statements
             .into_iter()
             .enumerate()
             .map(|(i, statement)| ScriptStatement {
-                label: format!(
-                    "statement {} of {} ({})",
-                    i + 1,
-                    sql_file.display(),
-                    summarize(&statement)
-                ),
+                label: format!("statement {} of {origin} ({})", i + 1, summarize(&statement)),
                 statement,
             })
             .collect())
+    }
+
+    /// Runs SQL given on the command line (`wikitok sql`), printing what its
+    /// queries return; writes no run summary.
+    pub async fn run_query_text(&self, sql: &str) -> Result<()> {
+        let statements = self.parse_text(sql, "the query")?;
+        self.run_statements(statements)
+            .await
+            .map_err(|e| explain_spill_error(e, &self.config.runtime))?;
+        Ok(())
     }
 
     async fn logical_plan(&self, statement: Statement) -> Result<LogicalPlan> {

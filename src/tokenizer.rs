@@ -1,4 +1,6 @@
-//! Tokenizer UDFs: `tokenize`, `tokenize_with_special_tokens`, `token_count`.
+//! Tokenizer UDFs: `tokenize`, `tokenize_with_special_tokens`, `token_count`,
+//! and the helpers around them: `detokenize`, `token_strings`,
+//! `eos_token_id`, `special_token_id`.
 //!
 //! Any Hugging Face `tokenizer.json` can be loaded. Two of its settings are
 //! overridden on purpose:
@@ -124,6 +126,46 @@ impl TokenizerSet {
     }
 }
 
+/// End-of-text tokens of common tokenizer families, most specific first.
+const EOS_CANDIDATES: &[&str] = &[
+    "<|endoftext|>",
+    "<|end_of_text|>",
+    "</s>",
+    "<eos>",
+    "<|eot_id|>",
+    "<|im_end|>",
+    "[SEP]",
+];
+
+impl PageTokenizer {
+    /// The tokenizer's end-of-text token id: the first of the usual EOS
+    /// spellings that is one of its special tokens.
+    pub fn eos_token_id(&self) -> Option<u32> {
+        let specials: Vec<(u32, String)> = self
+            .inner
+            .get_added_tokens_decoder()
+            .into_iter()
+            .filter(|(_, t)| t.special)
+            .map(|(id, t)| (id, t.content))
+            .collect();
+        EOS_CANDIDATES
+            .iter()
+            .find_map(|eos| specials.iter().find(|(_, content)| content == eos).map(|(id, _)| *id))
+    }
+
+    pub fn token_id(&self, token: &str) -> Option<u32> {
+        self.inner.token_to_id(token)
+    }
+
+    pub fn decode(&self, ids: &[u32]) -> std::result::Result<String, tokenizers::Error> {
+        self.inner.decode(ids, false)
+    }
+
+    pub fn id_to_token(&self, id: u32) -> Option<String> {
+        self.inner.id_to_token(id)
+    }
+}
+
 fn default_tokenizer_name(path: &Path) -> String {
     let file = path
         .file_name()
@@ -143,6 +185,229 @@ fn default_tokenizer_name(path: &Path) -> String {
 pub fn register_tokenizer_udfs(ctx: &SessionContext, tokenizers: Arc<TokenizerSet>) {
     for output in [TokenOutput::Ids, TokenOutput::IdsWithSpecialTokens, TokenOutput::Count] {
         ctx.register_udf(ScalarUDF::new_from_impl(TokenizeUdf::new(output, tokenizers.clone())));
+    }
+    for kind in [IdsFunction::Detokenize, IdsFunction::TokenStrings] {
+        ctx.register_udf(ScalarUDF::new_from_impl(IdsUdf::new(kind, tokenizers.clone())));
+    }
+    for kind in [SpecialTokenFunction::Eos, SpecialTokenFunction::ByName] {
+        ctx.register_udf(ScalarUDF::new_from_impl(SpecialTokenUdf::new(kind, tokenizers.clone())));
+    }
+}
+
+/// The optional constant tokenizer-name argument at `index`.
+fn tokenizer_name_arg<'a>(function: &str, args: &'a [ColumnarValue], index: usize) -> Result<Option<&'a str>> {
+    match args.get(index) {
+        None => Ok(None),
+        Some(ColumnarValue::Scalar(
+            ScalarValue::Utf8(Some(n)) | ScalarValue::LargeUtf8(Some(n)) | ScalarValue::Utf8View(Some(n)),
+        )) => Ok(Some(n.as_str())),
+        Some(_) => exec_err!("{function}: the tokenizer name must be a constant string, e.g. 'cl100k_base'"),
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum IdsFunction {
+    /// `detokenize(tokens [, tokenizer])`: the text of the ids (a round trip
+    /// of `tokenize` for byte-level BPE tokenizers).
+    Detokenize,
+    /// `token_strings(tokens [, tokenizer])`: each id's vocabulary entry.
+    TokenStrings,
+}
+
+/// Functions from token-id lists.
+#[derive(Debug)]
+struct IdsUdf {
+    kind: IdsFunction,
+    tokenizers: Arc<TokenizerSet>,
+    signature: Signature,
+}
+
+impl IdsUdf {
+    fn new(kind: IdsFunction, tokenizers: Arc<TokenizerSet>) -> Self {
+        IdsUdf {
+            kind,
+            tokenizers,
+            signature: Signature::one_of(
+                vec![TypeSignature::Any(1), TypeSignature::Any(2)],
+                Volatility::Immutable,
+            ),
+        }
+    }
+}
+
+impl PartialEq for IdsUdf {
+    fn eq(&self, other: &Self) -> bool {
+        self.kind == other.kind && Arc::ptr_eq(&self.tokenizers, &other.tokenizers)
+    }
+}
+
+impl Eq for IdsUdf {}
+
+impl Hash for IdsUdf {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.kind.hash(state);
+        Arc::as_ptr(&self.tokenizers).hash(state);
+    }
+}
+
+impl ScalarUDFImpl for IdsUdf {
+    fn name(&self) -> &str {
+        match self.kind {
+            IdsFunction::Detokenize => "detokenize",
+            IdsFunction::TokenStrings => "token_strings",
+        }
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
+        if !matches!(
+            arg_types.first(),
+            Some(DataType::List(_) | DataType::LargeList(_) | DataType::Null)
+        ) {
+            return exec_err!(
+                "{}: expects a list of token ids, got {:?}",
+                self.name(),
+                arg_types.first()
+            );
+        }
+        Ok(match self.kind {
+            IdsFunction::Detokenize => DataType::Utf8,
+            IdsFunction::TokenStrings => DataType::List(Arc::new(Field::new_list_field(DataType::Utf8, true))),
+        })
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let tokenizer = self.tokenizers.get(tokenizer_name_arg(self.name(), &args.args, 1)?)?;
+        let lists = args.args[0].to_array(args.number_rows)?;
+        let lists = arrow::compute::cast(&lists, &token_list_type())?;
+        let lists = lists.as_list::<i32>();
+        let ids = lists.values().as_primitive::<arrow::datatypes::UInt32Type>();
+        let row_ids = |i: usize| {
+            let (start, end) = (lists.value_offsets()[i] as usize, lists.value_offsets()[i + 1] as usize);
+            &ids.values()[start..end]
+        };
+        match self.kind {
+            IdsFunction::Detokenize => {
+                let mut out = arrow::array::StringBuilder::new();
+                for i in 0..lists.len() {
+                    if lists.is_null(i) {
+                        out.append_null();
+                    } else {
+                        out.append_value(tokenizer.decode(row_ids(i)).map_err(encode_error)?);
+                    }
+                }
+                Ok(ColumnarValue::Array(Arc::new(out.finish())))
+            }
+            IdsFunction::TokenStrings => {
+                let mut out = arrow::array::ListBuilder::new(arrow::array::StringBuilder::new())
+                    .with_field(Arc::new(Field::new_list_field(DataType::Utf8, true)));
+                for i in 0..lists.len() {
+                    if lists.is_null(i) {
+                        out.append_null();
+                        continue;
+                    }
+                    for &id in row_ids(i) {
+                        out.values().append_option(tokenizer.id_to_token(id));
+                    }
+                    out.append(true);
+                }
+                Ok(ColumnarValue::Array(Arc::new(out.finish())))
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum SpecialTokenFunction {
+    /// `eos_token_id([tokenizer])`: the tokenizer's end-of-text id.
+    Eos,
+    /// `special_token_id(token [, tokenizer])`: the id of a token string.
+    ByName,
+}
+
+/// Constant token ids, for framing sequences (`array_append(tokenize(text), eos_token_id())`).
+#[derive(Debug)]
+struct SpecialTokenUdf {
+    kind: SpecialTokenFunction,
+    tokenizers: Arc<TokenizerSet>,
+    signature: Signature,
+}
+
+impl SpecialTokenUdf {
+    fn new(kind: SpecialTokenFunction, tokenizers: Arc<TokenizerSet>) -> Self {
+        let signatures = match kind {
+            SpecialTokenFunction::Eos => vec![TypeSignature::Nullary, TypeSignature::String(1)],
+            SpecialTokenFunction::ByName => vec![TypeSignature::String(1), TypeSignature::String(2)],
+        };
+        SpecialTokenUdf {
+            kind,
+            tokenizers,
+            signature: Signature::one_of(signatures, Volatility::Immutable),
+        }
+    }
+}
+
+impl PartialEq for SpecialTokenUdf {
+    fn eq(&self, other: &Self) -> bool {
+        self.kind == other.kind && Arc::ptr_eq(&self.tokenizers, &other.tokenizers)
+    }
+}
+
+impl Eq for SpecialTokenUdf {}
+
+impl Hash for SpecialTokenUdf {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.kind.hash(state);
+        Arc::as_ptr(&self.tokenizers).hash(state);
+    }
+}
+
+impl ScalarUDFImpl for SpecialTokenUdf {
+    fn name(&self) -> &str {
+        match self.kind {
+            SpecialTokenFunction::Eos => "eos_token_id",
+            SpecialTokenFunction::ByName => "special_token_id",
+        }
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+        Ok(DataType::UInt32)
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let id = match self.kind {
+            SpecialTokenFunction::Eos => {
+                let tokenizer = self.tokenizers.get(tokenizer_name_arg(self.name(), &args.args, 0)?)?;
+                tokenizer.eos_token_id().ok_or_else(|| {
+                    DataFusionError::Execution(format!(
+                        "eos_token_id: tokenizer {:?} has none of the usual end-of-text tokens ({}); \
+                         use special_token_id('...')",
+                        tokenizer.name,
+                        EOS_CANDIDATES.join(" ")
+                    ))
+                })?
+            }
+            SpecialTokenFunction::ByName => {
+                let Some(token) = tokenizer_name_arg(self.name(), &args.args, 0)? else {
+                    return exec_err!("special_token_id: give the token, e.g. special_token_id('<|endoftext|>')");
+                };
+                let tokenizer = self.tokenizers.get(tokenizer_name_arg(self.name(), &args.args, 1)?)?;
+                tokenizer.token_id(token).ok_or_else(|| {
+                    DataFusionError::Execution(format!(
+                        "special_token_id: {token:?} is not in tokenizer {:?}",
+                        tokenizer.name
+                    ))
+                })?
+            }
+        };
+        Ok(ColumnarValue::Scalar(ScalarValue::UInt32(Some(id))))
     }
 }
 
@@ -218,22 +483,7 @@ impl ScalarUDFImpl for TokenizeUdf {
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let tokenizer_name = match args.args.get(1) {
-            None => None,
-            Some(ColumnarValue::Scalar(value)) => match value {
-                ScalarValue::Utf8(Some(n)) | ScalarValue::LargeUtf8(Some(n)) | ScalarValue::Utf8View(Some(n)) => {
-                    Some(n.as_str())
-                }
-                _ => return exec_err!("{}: the tokenizer name must be a non-null string", self.name()),
-            },
-            Some(ColumnarValue::Array(_)) => {
-                return exec_err!(
-                    "{}: the tokenizer name must be a constant, e.g. 'cl100k_base'",
-                    self.name()
-                )
-            }
-        };
-        let tokenizer = self.tokenizers.get(tokenizer_name)?;
+        let tokenizer = self.tokenizers.get(tokenizer_name_arg(self.name(), &args.args, 1)?)?;
         let texts = args.args[0].to_array(args.number_rows)?;
         let texts = as_utf8(&texts)?;
         let (result, tokens) = match self.output {

@@ -26,6 +26,7 @@ use datafusion::execution::TaskContext;
 use datafusion::physical_plan::coop::CooperativeExec;
 use datafusion::physical_plan::filter::FilterExec;
 use datafusion::physical_plan::projection::ProjectionExec;
+use datafusion::physical_plan::unnest::UnnestExec;
 use datafusion::physical_plan::{ExecutionPlan, ExecutionPlanProperties};
 use futures::StreamExt;
 use parquet::arrow::ArrowWriter;
@@ -105,7 +106,8 @@ fn split_labels_if_partitions_are_splits(plan: &Arc<dyn ExecutionPlan>, count: u
         }
         let keeps_partitions = node.as_ref().is::<ProjectionExec>()
             || node.as_ref().is::<FilterExec>()
-            || node.as_ref().is::<CooperativeExec>();
+            || node.as_ref().is::<CooperativeExec>()
+            || node.as_ref().is::<UnnestExec>();
         let children = node.children();
         if !keeps_partitions || children.len() != 1 || node.fetch().is_some() {
             return None;

@@ -82,3 +82,12 @@ pub fn pages_schema() -> SchemaRef {
         .collect();
     Arc::new(Schema::new(fields))
 }
+
+/// The schema as a table, for `wikitok schema`.
+pub fn describe_schema() -> String {
+    let mut out = String::from("column\ttype\n");
+    for field in pages_schema().fields() {
+        out.push_str(&format!("{}\t{}\n", field.name(), field.data_type()));
+    }
+    out
+}

@@ -11,7 +11,7 @@ use tracing_subscriber::EnvFilter;
 use crate::dump::reader::ReadConfig;
 use crate::job::{Job, JobConfig};
 use crate::progress::ProgressMode;
-use crate::runtime::{default_memory_limit, parse_size, RuntimeSettings};
+use crate::runtime::{default_memory_limit, parse_memory_limit, parse_size, RuntimeSettings};
 use crate::script::parse_define;
 use crate::shard::Shard;
 use crate::writer::WriteOptions;
@@ -77,7 +77,7 @@ pub struct JobArgs {
     pub output: PathBuf,
 
     /// Target partitions for DataFusion (default: the number of cores).
-    #[arg(long)]
+    #[arg(long, env = "WIKITOK_PARTITIONS")]
     pub partitions: Option<usize>,
 
     /// Set a SQL variable: -D NAME=VALUE makes ${NAME} available; repeatable.
@@ -96,8 +96,9 @@ pub struct JobArgs {
     #[arg(long, default_value_t = 1000)]
     pub max_bad_records: u64,
 
-    /// Memory for sorts, aggregations and joins before they spill, e.g. 4GiB
-    /// (default: 80% of the container's memory limit, else 50% of RAM).
+    /// Memory for sorts, aggregations and joins before they spill: a size (4GiB) or a
+    /// percentage of the container's memory limit (60%). Default: 80% of the container's
+    /// limit (CONTAINER_MEMORY_LIMIT_MIB or the cgroup's), else 50% of RAM.
     #[arg(long, value_name = "SIZE", env = "WIKITOK_MEMORY_LIMIT")]
     pub memory_limit: Option<String>,
 
@@ -119,8 +120,24 @@ pub struct JobArgs {
     pub quiet: bool,
 }
 
+/// Marks errors in the command line itself; the process exits with 2 for
+/// them (as for clap's own usage errors), so a Kubernetes podFailurePolicy can
+/// fail fast instead of retrying.
+#[derive(Debug)]
+pub struct UsageError;
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("invalid command line")
+    }
+}
+
 impl JobArgs {
     pub fn job_config(&self) -> Result<JobConfig> {
+        self.parse_job_config().map_err(|e| e.context(UsageError))
+    }
+
+    fn parse_job_config(&self) -> Result<JobConfig> {
         let mut variables = BTreeMap::new();
         variables.insert("output".to_string(), self.output.display().to_string());
         variables.insert("input".to_string(), self.input.join(","));
@@ -148,7 +165,7 @@ impl JobArgs {
             },
             runtime: RuntimeSettings {
                 memory_limit: match &self.memory_limit {
-                    Some(size) => parse_size(size).context("--memory-limit")?,
+                    Some(limit) => parse_memory_limit(limit).context("--memory-limit")?,
                     None => default_memory_limit(),
                 },
                 spill_dirs: self.spill_dir.clone(),
@@ -180,6 +197,10 @@ pub fn main() -> ExitCode {
     };
     match runtime.block_on(run_command(cli.command)) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.downcast_ref::<UsageError>().is_some() => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE

@@ -241,7 +241,7 @@ impl Job {
             let plan = match statement.statement {
                 Statement::CopyTo(copy) => {
                     let (dir, plan) = self.copy_plan(copy).await.with_context(|| statement.label.clone())?;
-                    let names = partition_names(&plan);
+                    let names = partition_names(&plan, self.config.shard.map(|s| s.file_tag()).as_deref());
                     out.push_str(&format!(
                         "ParallelParquetWriter: {} files into {} ({})\n",
                         names.names.len(),
@@ -356,7 +356,7 @@ impl Job {
 
     async fn copy(&self, copy: CopyToStatement) -> Result<(PathBuf, WriteReport, u64)> {
         let (dir, plan) = self.copy_plan(copy).await?;
-        let names = partition_names(&plan);
+        let names = partition_names(&plan, self.config.shard.map(|s| s.file_tag()).as_deref());
         tracing::info!(
             "writing {} into {} in parallel",
             if names.per_split {

@@ -43,13 +43,41 @@ pub fn format_size(bytes: u64) -> String {
     ByteSize::b(bytes).display().iec().to_string()
 }
 
-/// The default memory limit: 80% of the cgroup (container) memory limit when
-/// one is set, otherwise 50% of the machine's RAM.
+/// The default memory limit: 80% of the container's memory limit when one is
+/// set, otherwise 50% of the machine's RAM.
 pub fn default_memory_limit() -> u64 {
-    if let Some(cgroup) = cgroup_memory_limit() {
-        return cgroup / 5 * 4;
+    match container_memory_limit() {
+        Some(container) => container / 5 * 4,
+        None => total_ram().map(|ram| ram / 2).unwrap_or(4 << 30),
     }
-    total_ram().map(|ram| ram / 2).unwrap_or(4 << 30)
+}
+
+/// Parses `--memory-limit`: a size (`4GiB`) or a percentage (`60%`) of the
+/// container's memory limit (else of RAM).
+pub fn parse_memory_limit(text: &str) -> Result<u64> {
+    let Some(percent) = text.trim().strip_suffix('%') else {
+        return parse_size(text);
+    };
+    let percent: f64 = percent
+        .trim()
+        .parse()
+        .ok()
+        .filter(|p| (1.0..=100.0).contains(p))
+        .ok_or_else(|| anyhow::anyhow!("bad percentage {text:?}; use e.g. 60%"))?;
+    let base = container_memory_limit()
+        .or_else(total_ram)
+        .ok_or_else(|| anyhow::anyhow!("--memory-limit {text}: cannot tell this machine's memory; give a size"))?;
+    Ok((base as f64 * percent / 100.0) as u64)
+}
+
+/// The container's memory limit: `CONTAINER_MEMORY_LIMIT_MIB` (set from the
+/// Kubernetes downward API in k8s/job.yaml), else the cgroup's limit.
+pub fn container_memory_limit() -> Option<u64> {
+    let from_env = std::env::var("CONTAINER_MEMORY_LIMIT_MIB")
+        .ok()
+        .and_then(|mib| mib.trim().parse::<u64>().ok())
+        .map(|mib| mib << 20);
+    from_env.or_else(cgroup_memory_limit)
 }
 
 /// The memory limit of this process's cgroup, if it has one (v2, then v1).
@@ -244,6 +272,15 @@ pub fn peak_rss() -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn percentages_of_the_container_limit() {
+        std::env::set_var("CONTAINER_MEMORY_LIMIT_MIB", "1000");
+        assert_eq!(parse_memory_limit("60%").unwrap(), 600 << 20);
+        assert_eq!(parse_memory_limit("16MiB").unwrap(), 16 << 20);
+        assert!(parse_memory_limit("0%").is_err());
+        std::env::remove_var("CONTAINER_MEMORY_LIMIT_MIB");
+    }
 
     #[test]
     fn sizes() {

@@ -82,8 +82,10 @@ pub struct PartitionNames {
 }
 
 /// Names output files after input splits when partition `i` of `plan` reads
-/// exactly split `i`; otherwise `part-00000.parquet`, ...
-pub fn partition_names(plan: &Arc<dyn ExecutionPlan>) -> PartitionNames {
+/// exactly split `i`; otherwise `part-00000.parquet`, ... — or, for one shard
+/// of a scaled-out run (`shard_tag`), `part-shard-00001-of-00004-00000.parquet`,
+/// so that shards writing into one directory never collide.
+pub fn partition_names(plan: &Arc<dyn ExecutionPlan>, shard_tag: Option<&str>) -> PartitionNames {
     let count = plan.output_partitioning().partition_count();
     if let Some(labels) = split_labels_if_partitions_are_splits(plan, count) {
         return PartitionNames {
@@ -92,8 +94,17 @@ pub fn partition_names(plan: &Arc<dyn ExecutionPlan>) -> PartitionNames {
         };
     }
     PartitionNames {
-        names: (0..count).map(|i| format!("part-{i:05}.parquet")).collect(),
+        names: (0..count)
+            .map(|i| format!("{}{i:05}.parquet", part_prefix(shard_tag)))
+            .collect(),
         per_split: false,
+    }
+}
+
+fn part_prefix(shard_tag: Option<&str>) -> String {
+    match shard_tag {
+        Some(tag) => format!("part-{tag}-"),
+        None => "part-".to_string(),
     }
 }
 
@@ -274,13 +285,17 @@ fn remove_in_progress_leftovers(dir: &Path) -> Result<()> {
 
 /// After a complete write whose names are not tied to splits, removes Parquet
 /// files of earlier runs (say, with more partitions) so the directory holds
-/// exactly this result.
+/// exactly this result. A shard only removes its own `part-shard-...` files.
 fn remove_stale_files(dir: &Path, current: &[String]) -> Result<()> {
+    let prefix = match current.first().and_then(|n| n.rsplit_once('-')) {
+        Some((prefix, _)) if prefix.starts_with("part-shard-") => format!("{prefix}-"),
+        _ => String::new(),
+    };
     let current: BTreeSet<&str> = current.iter().map(String::as_str).collect();
     for entry in std::fs::read_dir(dir).map_err(|e| io_error(dir, e))? {
         let entry = entry.map_err(|e| io_error(dir, e))?;
         let name = entry.file_name().to_string_lossy().into_owned();
-        if name.ends_with(".parquet") && !current.contains(name.as_str()) {
+        if name.ends_with(".parquet") && name.starts_with(&prefix) && !current.contains(name.as_str()) {
             tracing::info!(file = %entry.path().display(), "removing a stale output file from an earlier run");
             std::fs::remove_file(entry.path()).map_err(|e| io_error(&entry.path(), e))?;
         }

@@ -292,7 +292,7 @@ fn finish_batch(decoder: &mut PairDecoder, stats: &ReadStats) -> RecordBatch {
 
 fn report_bad(split: &Split, bad: &BadRecord, stats: &ReadStats, config: &ReadConfig) -> Result<(), ReadError> {
     let total = stats.count_bad(bad);
-    tracing::warn!(file = %split.path.display(), "skipped bad record: {bad}");
+    tracing::warn!("{}: skipped a bad record at {bad}", split.path.display());
     if total > config.max_bad_records {
         return Err(ReadError::Failed(format!(
             "{}: too many bad records ({total} > --max-bad-records {}); the last: {bad}",

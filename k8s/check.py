@@ -1,0 +1,205 @@
+#!/usr/bin/env python3
+"""Offline checks of k8s/: renders each kustomization (resources, namespace,
+images, configMapGenerator, JSON-6902 patches — the subset k8s/ uses), checks
+every file it references exists and k8s/sql/ equals sql/, validates every
+rendered object strictly against the Kubernetes schemas (kubernetes-validate),
+and checks the properties the deployment relies on.
+
+    python3 k8s/check.py                      # all kustomizations; exit 1 on failure
+    python3 k8s/check.py --job-command DIR    # print the Job's container as JSON
+
+Needs PyYAML and kubernetes-validate (tests/python/requirements.txt).
+"""
+import copy
+import filecmp
+import glob
+import json
+import os
+import sys
+
+import kubernetes_validate
+import yaml
+
+K8S = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(K8S)
+KUBERNETES_VERSION = "1.33"
+KUSTOMIZATIONS = ["", "overlays/enwiki", "overlays/smallwiki", "download"]
+
+
+class Failure(Exception):
+    pass
+
+
+def load_yaml_docs(path):
+    with open(path, encoding="utf-8") as f:
+        return [d for d in yaml.safe_load_all(f) if d is not None]
+
+
+def resolve_pointer(doc, pointer):
+    parts = [p.replace("~1", "/").replace("~0", "~") for p in pointer.lstrip("/").split("/")]
+    parent = doc
+    for part in parts[:-1]:
+        parent = parent[int(part)] if isinstance(parent, list) else parent[part]
+    return parent, parts[-1]
+
+
+def apply_json6902(doc, ops, where):
+    for op in ops:
+        parent, key = resolve_pointer(doc, op["path"])
+        index = int(key) if isinstance(parent, list) and key != "-" else key
+        if op["op"] == "test":
+            if parent[index] != op["value"]:
+                raise Failure(f"{where}: test failed at {op['path']}: {parent[index]!r} != {op['value']!r}")
+        elif op["op"] == "replace":
+            parent[index]  # must exist
+            parent[index] = copy.deepcopy(op["value"])
+        elif op["op"] == "add":
+            if isinstance(parent, list):
+                parent.insert(len(parent) if key == "-" else index, copy.deepcopy(op["value"]))
+            else:
+                parent[index] = copy.deepcopy(op["value"])
+        elif op["op"] == "remove":
+            del parent[index]
+        else:
+            raise Failure(f"{where}: unsupported patch op {op['op']}")
+
+
+def render(directory):
+    """The objects `kubectl kustomize` would produce for this subset."""
+    kfile = os.path.join(directory, "kustomization.yaml")
+    if not os.path.isfile(kfile):
+        raise Failure(f"{directory}: no kustomization.yaml")
+    k = load_yaml_docs(kfile)[0]
+    objects = []
+    for res in k.get("resources", []):
+        path = os.path.normpath(os.path.join(directory, res))
+        if os.path.isdir(path):
+            objects += render(path)
+        elif os.path.isfile(path):
+            objects += load_yaml_docs(path)
+        else:
+            raise Failure(f"{kfile}: resource {res} does not exist")
+    for gen in k.get("configMapGenerator", []):
+        data = {}
+        for f in gen.get("files", []):
+            path = os.path.join(directory, f)
+            if not os.path.isfile(path):
+                raise Failure(f"{kfile}: configMapGenerator file {f} does not exist")
+            if os.path.relpath(os.path.realpath(path), os.path.realpath(directory)).startswith(".."):
+                raise Failure(f"{kfile}: {f} is outside the kustomization root (kustomize refuses it)")
+            data[os.path.basename(f)] = open(path, encoding="utf-8").read()
+        objects.append({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": gen["name"]}, "data": data})
+    for patch in k.get("patches", []):
+        if "path" in patch:
+            path = os.path.join(directory, patch["path"])
+            if not os.path.isfile(path):
+                raise Failure(f"{kfile}: patch {patch['path']} does not exist")
+            ops = load_yaml_docs(path)[0]
+        else:
+            ops = yaml.safe_load(patch["patch"])
+        target = patch.get("target", {})
+        matched = [o for o in objects if all(o.get(f) == target[f] for f in ("kind",) if f in target)
+                   and ("name" not in target or o["metadata"]["name"] == target["name"])]
+        if not matched:
+            raise Failure(f"{kfile}: patch target {target} matches nothing")
+        for o in matched:
+            apply_json6902(o, ops, kfile)
+    for o in objects:
+        if "namespace" in k and o["kind"] != "Namespace":
+            o["metadata"]["namespace"] = k["namespace"]
+        for image in k.get("images", []):
+            for pod in pod_specs(o):
+                for c in pod.get("containers", []) + pod.get("initContainers", []):
+                    if c["image"] == image["name"]:
+                        c["image"] = f"{image['newName']}:{image['newTag']}"
+    return objects
+
+
+def pod_specs(obj):
+    if obj["kind"] == "Job":
+        return [obj["spec"]["template"]["spec"]]
+    return []
+
+
+def check_job(job, where):
+    spec = job["spec"]
+    pod = spec["template"]["spec"]
+    container = pod["containers"][0]
+    problems = []
+    env = {e["name"]: e for e in container.get("env", [])}
+    if job["metadata"]["name"] == "wikitok-tokenize":
+        if spec.get("completionMode") != "Indexed":
+            problems.append("the Job is not Indexed")
+        if spec.get("completions") != spec.get("parallelism"):
+            problems.append("completions != parallelism")
+        if str(spec.get("completions")) != env.get("JOB_COMPLETION_COUNT", {}).get("value"):
+            problems.append("JOB_COMPLETION_COUNT differs from completions")
+        if "backoffLimitPerIndex" not in spec:
+            problems.append("no backoffLimitPerIndex")
+        rules = spec.get("podFailurePolicy", {}).get("rules", [])
+        if not any(r.get("action") == "FailIndex" and 2 in r.get("onExitCodes", {}).get("values", []) for r in rules):
+            problems.append("usage errors (exit 2) are retried")
+        args = container["args"]
+        spill = args[args.index("--spill-dir") + 1]
+        mounts = {m["mountPath"]: m["name"] for m in container.get("volumeMounts", [])}
+        if spill not in mounts:
+            problems.append(f"no volume is mounted at --spill-dir {spill}")
+        else:
+            volume = next(v for v in pod["volumes"] if v["name"] == mounts[spill])
+            if not ("ephemeral" in volume or "emptyDir" in volume):
+                problems.append(f"the spill volume {volume['name']} is neither a generic ephemeral volume nor an emptyDir")
+        memory_env = env.get("CONTAINER_MEMORY_LIMIT_MIB", {}).get("valueFrom", {}).get("resourceFieldRef", {})
+        if memory_env.get("resource") != "limits.memory":
+            problems.append("the memory limit does not reach wikitok (CONTAINER_MEMORY_LIMIT_MIB from limits.memory)")
+    if "memory" not in container.get("resources", {}).get("limits", {}):
+        problems.append(f"container {container['name']} has no memory limit")
+    if pod.get("restartPolicy") != "Never":
+        problems.append("restartPolicy must be Never for a podFailurePolicy")
+    for p in problems:
+        print(f"FAIL {where}: Job {job['metadata']['name']}: {p}")
+    return len(problems)
+
+
+def main():
+    if len(sys.argv) == 3 and sys.argv[1] == "--job-command":
+        objects = render(os.path.join(K8S, sys.argv[2]))
+        job = next(o for o in objects if o["kind"] == "Job" and o["metadata"]["name"] == "wikitok-tokenize")
+        c = job["spec"]["template"]["spec"]["containers"][0]
+        print(json.dumps({
+            "args": c["args"],
+            "env": {e["name"]: e.get("value") for e in c.get("env", [])},
+            "mounts": {m["mountPath"]: m["name"] for m in c["volumeMounts"]},
+            "completions": job["spec"]["completions"],
+            "memory_limit": c["resources"]["limits"]["memory"],
+            "cpu_limit": c["resources"]["limits"]["cpu"],
+        }))
+        return 0
+    failures = 0
+    sql_files = sorted(os.path.basename(p) for p in glob.glob(os.path.join(REPO, "sql", "*.sql")))
+    k8s_sql = sorted(os.path.basename(p) for p in glob.glob(os.path.join(K8S, "sql", "*.sql")))
+    if sql_files != k8s_sql or any(not filecmp.cmp(os.path.join(REPO, "sql", f), os.path.join(K8S, "sql", f), shallow=False) for f in sql_files):
+        print("FAIL k8s/sql/ differs from sql/: run  cp sql/*.sql k8s/sql/")
+        failures += 1
+    for name in KUSTOMIZATIONS:
+        where = f"k8s/{name}".rstrip("/")
+        try:
+            objects = render(os.path.join(K8S, name))
+        except Failure as e:
+            print(f"FAIL {e}")
+            failures += 1
+            continue
+        for o in objects:
+            try:
+                kubernetes_validate.validate(o, KUBERNETES_VERSION, strict=True)
+            except kubernetes_validate.ValidationError as e:
+                print(f"FAIL {where}: {o['kind']}/{o['metadata']['name']}: {e.message} at {'/'.join(map(str, e.path))}")
+                failures += 1
+            if o["kind"] == "Job":
+                failures += check_job(o, where)
+        print(f"{where}: {len(objects)} objects rendered and validated ({', '.join(o['kind'] for o in objects)})")
+    print(f"{failures} failed")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

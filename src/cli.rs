@@ -42,6 +42,14 @@ pub enum Command {
     Sql(QueryArgs),
     /// Print the columns of the `pages` table.
     Schema,
+    /// Print the first pages of a dump file or directory: id, namespace, text length, title.
+    Head {
+        /// A dump file, directory or glob.
+        path: String,
+        /// How many pages.
+        #[arg(short = 'n', default_value_t = 10)]
+        n: usize,
+    },
 }
 
 #[derive(Args, Debug, Clone)]
@@ -118,6 +126,15 @@ pub struct JobArgs {
     /// No progress bar or progress lines.
     #[arg(long, short)]
     pub quiet: bool,
+
+    /// Read a current-layout directory (index_name=...) even without its _SUCCESS marker.
+    #[arg(long)]
+    pub allow_incomplete: bool,
+
+    /// A sample run: at most N pages, taken from every split, so the plan and the
+    /// output files keep the partitioning of a full run (unlike LIMIT).
+    #[arg(long, value_name = "N")]
+    pub max_pages: Option<u64>,
 }
 
 /// Marks errors in the command line itself; the process exits with 2 for
@@ -161,6 +178,7 @@ impl JobArgs {
             },
             write: WriteOptions {
                 overwrite: self.overwrite,
+                sample: self.max_pages.map(|n| format!("max_pages={n}")),
                 ..WriteOptions::default()
             },
             runtime: RuntimeSettings {
@@ -176,6 +194,8 @@ impl JobArgs {
                 None => Shard::from_env()?,
             },
             progress: ProgressMode::detect(self.quiet),
+            allow_incomplete: self.allow_incomplete,
+            max_pages: self.max_pages,
         })
     }
 }
@@ -225,6 +245,10 @@ async fn run_command(command: Command) -> Result<()> {
             let mut config = args.job.job_config()?;
             config.progress = ProgressMode::Quiet;
             Job::new(config)?.run_query_text(&args.query).await
+        }
+        Command::Head { path, n } => {
+            print!("{}", crate::head::head(&path, n)?);
+            Ok(())
         }
         Command::Schema => {
             print!("{}", crate::dump::schema::describe_schema());

@@ -53,6 +53,11 @@ pub struct JobConfig {
     /// This process's share of the input, when scaled out.
     pub shard: Option<Shard>,
     pub progress: ProgressMode,
+    /// Read an `index_name=...` directory without its `_SUCCESS` marker.
+    pub allow_incomplete: bool,
+    /// A sample run: at most this many pages in all, spread over every split
+    /// so that the plan keeps the partitioning of a full run.
+    pub max_pages: Option<u64>,
 }
 
 /// A session ready to run SQL over the dump.
@@ -79,7 +84,7 @@ struct RunOutcome {
 
 impl Job {
     pub fn new(config: JobConfig) -> Result<Self> {
-        let mut splits = discover_splits(&config.inputs)?;
+        let mut splits = discover_splits(&config.inputs, config.allow_incomplete)?;
         if let Some(shard) = config.shard {
             let all = splits.len();
             splits = shard.select(splits);
@@ -98,6 +103,9 @@ impl Job {
         let mut read = config.read.clone();
         read.batch_bytes = read.batch_bytes.min(share / 16).max(256 << 10);
         read.batch_rows = read.batch_rows.min(share / 16 / (32 << 10)).max(16);
+        if let Some(max_pages) = config.max_pages {
+            read.max_pages_per_split = Some(max_pages.div_ceil(splits.len().max(1) as u64));
+        }
         let mut session_config = SessionConfig::new()
             .with_target_partitions(config.partitions.max(1))
             .with_batch_size(read.batch_rows)

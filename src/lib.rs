@@ -13,6 +13,7 @@
 
 pub mod cli;
 pub mod dump;
+pub mod head;
 pub mod job;
 pub mod progress;
 pub mod runtime;

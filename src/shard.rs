@@ -118,6 +118,7 @@ mod tests {
             path: label.into(),
             size,
             label: label.into(),
+            index_name: None,
         }
     }
 

@@ -31,12 +31,29 @@ use datafusion::physical_plan::{ExecutionPlan, ExecutionPlanProperties};
 use futures::StreamExt;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::metadata::KeyValue;
 use parquet::file::properties::WriterProperties;
+use parquet::file::reader::{FileReader, SerializedFileReader};
 use tokio::task::JoinSet;
 
 use crate::dump::PagesScanExec;
 
 const IN_PROGRESS_SUFFIX: &str = ".inprogress";
+const SAMPLE_KEY: &str = "wikitok.sample";
+
+/// Whether `path` is a committed file of a full (not sample) run.
+fn is_complete_split(path: &Path) -> bool {
+    let Ok(file) = File::open(path) else { return false };
+    let Ok(reader) = SerializedFileReader::new(file) else {
+        return false;
+    };
+    let sample = reader
+        .metadata()
+        .file_metadata()
+        .key_value_metadata()
+        .is_some_and(|kv| kv.iter().any(|entry| entry.key == SAMPLE_KEY));
+    !sample
+}
 
 /// How output files are written.
 #[derive(Debug, Clone)]
@@ -46,6 +63,9 @@ pub struct WriteOptions {
     /// A row group is closed once its encoded size reaches this many bytes.
     pub row_group_bytes: usize,
     pub zstd_level: i32,
+    /// Set for sample runs (`--max-pages`): recorded in each file's metadata
+    /// as `wikitok.sample`, and such files are never kept as committed splits.
+    pub sample: Option<String>,
 }
 
 impl Default for WriteOptions {
@@ -54,6 +74,7 @@ impl Default for WriteOptions {
             overwrite: false,
             row_group_bytes: 128 << 20,
             zstd_level: 3,
+            sample: None,
         }
     }
 }
@@ -149,6 +170,12 @@ pub async fn write_partitions(
             ))
             .set_max_row_group_bytes(Some(options.row_group_bytes))
             .set_created_by(format!("wikitok {}", env!("CARGO_PKG_VERSION")))
+            .set_key_value_metadata(
+                options
+                    .sample
+                    .as_ref()
+                    .map(|sample| vec![KeyValue::new(SAMPLE_KEY.to_string(), sample.clone())]),
+            )
             .build(),
     );
 
@@ -156,7 +183,7 @@ pub async fn write_partitions(
     let mut tasks = JoinSet::new();
     for (partition, name) in names.names.iter().enumerate() {
         let final_path = dir.join(name);
-        if names.per_split && !options.overwrite && final_path.exists() {
+        if names.per_split && !options.overwrite && options.sample.is_none() && is_complete_split(&final_path) {
             report.files_skipped.push(name.clone());
             continue;
         }

@@ -124,6 +124,8 @@ pub struct PairDecoder {
     pending_action: Option<PendingAction>,
     rows: usize,
     bytes: usize,
+    /// The value of the `index_name` column for this input.
+    index_name: Option<String>,
 }
 
 #[derive(Debug)]
@@ -163,7 +165,13 @@ impl PairDecoder {
             pending_action: None,
             rows: 0,
             bytes: 0,
+            index_name: None,
         }
+    }
+
+    /// Sets the `index_name` column's value (from the input's directory).
+    pub fn set_index_name(&mut self, index_name: Option<String>) {
+        self.index_name = index_name;
     }
 
     /// The schema of the batches [`Self::finish_batch`] returns.
@@ -286,6 +294,10 @@ impl PairDecoder {
                 ColumnBuilder::Int32(b) => {
                     b.append_option(raw.and_then(json_int).and_then(|v| i32::try_from(v).ok()));
                     4
+                }
+                ColumnBuilder::Utf8(b) if PAGE_COLUMNS[column].kind == ColumnKind::IndexName => {
+                    b.append_option(self.index_name.as_deref());
+                    0
                 }
                 ColumnBuilder::Utf8(b) => {
                     let value = raw.and_then(json_scalar_string);
@@ -483,7 +495,7 @@ impl ColumnBuilder {
         match kind {
             ColumnKind::PageId | ColumnKind::Int64 => ColumnBuilder::Int64(Int64Builder::new()),
             ColumnKind::Int32 => ColumnBuilder::Int32(Int32Builder::new()),
-            ColumnKind::Utf8 => ColumnBuilder::Utf8(StringBuilder::new()),
+            ColumnKind::Utf8 | ColumnKind::IndexName => ColumnBuilder::Utf8(StringBuilder::new()),
             ColumnKind::Timestamp => ColumnBuilder::Timestamp(TimestampMicrosecondBuilder::new()),
             ColumnKind::Utf8List => ColumnBuilder::Utf8List(
                 ListBuilder::new(StringBuilder::new())

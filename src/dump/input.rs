@@ -21,10 +21,14 @@ pub struct Split {
     /// (e.g. `enwiki_content-20261115-00003`), so that the same input always
     /// writes the same file names.
     pub label: String,
+    /// `X` when the file is in a Hive-style `index_name=X` directory.
+    pub index_name: Option<String>,
 }
 
-/// Resolves `--input` values to splits, in a deterministic order.
-pub fn discover_splits(inputs: &[String]) -> Result<Vec<Split>> {
+/// Resolves `--input` values to splits, in a deterministic order. Files of the
+/// current layout (in an `index_name=...` directory) must have the directory's
+/// `_SUCCESS` marker, which Wikimedia writes last, unless `allow_incomplete`.
+pub fn discover_splits(inputs: &[String], allow_incomplete: bool) -> Result<Vec<Split>> {
     let mut seen = BTreeSet::new();
     let mut paths = Vec::new();
     for input in inputs {
@@ -44,14 +48,32 @@ pub fn discover_splits(inputs: &[String]) -> Result<Vec<Split>> {
         let size = std::fs::metadata(&path)
             .with_context(|| format!("input {}", path.display()))?
             .len();
+        let index_name = hive_index_name(&path);
+        if index_name.is_some() && !allow_incomplete {
+            let dir = path.parent().unwrap_or(Path::new("."));
+            if !dir.join("_SUCCESS").exists() {
+                bail!(
+                    "{}: incomplete dump: the directory has no _SUCCESS marker (Wikimedia writes it after the \
+                     last shard); wait for it, or pass --allow-incomplete to read what is there",
+                    dir.display()
+                );
+            }
+        }
         splits.push(Split {
             label: dump_stem(&path),
             path,
             size,
+            index_name,
         });
     }
     disambiguate_labels(&mut splits);
     Ok(splits)
+}
+
+/// `X` from a parent directory named `index_name=X`.
+fn hive_index_name(path: &Path) -> Option<String> {
+    let parent = path.parent()?.file_name()?.to_string_lossy().into_owned();
+    parent.strip_prefix("index_name=").map(str::to_string)
 }
 
 fn expand_input(input: &str) -> Result<Vec<PathBuf>> {
@@ -159,14 +181,25 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("wikitok-input-{}", std::process::id()));
         let nested = dir.join("index_name=enwiki_content");
         std::fs::create_dir_all(&nested).unwrap();
-        for name in ["b.json.bz2", "a.json.gz", "_SUCCESS", "notes.txt"] {
+        for name in ["b.json.bz2", "a.json.gz", "notes.txt"] {
             std::fs::write(nested.join(name), b"x").unwrap();
         }
         std::fs::write(dir.join("c.json"), b"x").unwrap();
-        let splits = discover_splits(&[dir.to_string_lossy().into_owned()]).unwrap();
+        std::fs::write(nested.join("_SUCCESS"), b"").unwrap();
+        let splits = discover_splits(&[dir.to_string_lossy().into_owned()], false).unwrap();
         let labels: Vec<_> = splits.iter().map(|s| s.label.as_str()).collect();
         assert_eq!(labels, ["c", "a", "b"]);
-        let missing = discover_splits(&[dir.join("nope").to_string_lossy().into_owned()]);
+        assert_eq!(splits[1].index_name.as_deref(), Some("enwiki_content"));
+        std::fs::remove_file(nested.join("_SUCCESS")).unwrap();
+        let incomplete = discover_splits(&[dir.to_string_lossy().into_owned()], false).unwrap_err();
+        assert!(format!("{incomplete:#}").contains("_SUCCESS"), "{incomplete:#}");
+        assert_eq!(
+            discover_splits(&[dir.to_string_lossy().into_owned()], true)
+                .unwrap()
+                .len(),
+            3
+        );
+        let missing = discover_splits(&[dir.join("nope").to_string_lossy().into_owned()], false);
         assert!(format!("{:#}", missing.unwrap_err()).contains("nope"));
         std::fs::remove_dir_all(&dir).unwrap();
     }

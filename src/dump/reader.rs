@@ -35,6 +35,8 @@ pub struct ReadConfig {
     pub max_line_bytes: usize,
     /// The run fails once more bad records than this have been seen.
     pub max_bad_records: u64,
+    /// A sample run (`--max-pages`): stop each split after this many pages.
+    pub max_pages_per_split: Option<u64>,
 }
 
 impl Default for ReadConfig {
@@ -44,6 +46,7 @@ impl Default for ReadConfig {
             batch_bytes: 16 << 20,
             max_line_bytes: 256 << 20,
             max_bad_records: 1000,
+            max_pages_per_split: None,
         }
     }
 }
@@ -190,13 +193,17 @@ pub fn read_split(
     let (mut reader, compression, compressed) =
         open_dump(&split.path).map_err(|e| ReadError::Failed(format!("{path}: {e}")))?;
     let mut decoder = PairDecoder::new(options);
+    decoder.set_index_name(split.index_name.clone());
     let mut line = Vec::new();
     let mut line_no: u64 = 0;
     let mut uncompressed: u64 = 0;
     let mut uncompressed_reported: u64 = 0;
     let mut emitted: usize = 0;
     let mut checked_format = false;
-    let limit = limit.unwrap_or(usize::MAX);
+    let sample_limit = config
+        .max_pages_per_split
+        .map(|n| usize::try_from(n).unwrap_or(usize::MAX));
+    let limit = limit.unwrap_or(usize::MAX).min(sample_limit.unwrap_or(usize::MAX));
     let mut compressed_reported = 0;
 
     let result = loop {

@@ -20,6 +20,9 @@ pub enum ColumnKind {
     Utf8,
     /// An ISO-8601 / RFC 3339 string, stored as microseconds UTC.
     Timestamp,
+    /// Not from the document: the Hive-style `index_name=<value>` directory
+    /// the file is in (current layout), e.g. `enwiki_content`.
+    IndexName,
     /// A JSON array of strings (a lone string becomes a one-element list).
     /// Elements that are objects contribute their `title` (how dumps encode
     /// redirects: `{"namespace":0,"title":"..."}`).
@@ -57,6 +60,7 @@ pub const PAGE_COLUMNS: &[PageColumn] = &[
     col("source_text", ColumnKind::Utf8),
     col("content_model", ColumnKind::Utf8),
     col("wikibase_item", ColumnKind::Utf8),
+    col("index_name", ColumnKind::IndexName),
 ];
 
 /// Index of the `namespace` column, used by the namespace filter pushdown.
@@ -67,7 +71,7 @@ impl ColumnKind {
         match self {
             ColumnKind::PageId | ColumnKind::Int64 => DataType::Int64,
             ColumnKind::Int32 => DataType::Int32,
-            ColumnKind::Utf8 => DataType::Utf8,
+            ColumnKind::Utf8 | ColumnKind::IndexName => DataType::Utf8,
             ColumnKind::Timestamp => DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
             ColumnKind::Utf8List => DataType::List(Arc::new(Field::new_list_field(DataType::Utf8, true))),
         }

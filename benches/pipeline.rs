@@ -1,0 +1,163 @@
+//! Criterion benchmarks: decoding (MB/s of JSON for bz2, gz, plain), the
+//! tokenize UDF (tokens/s), and the whole job (pages/s).
+//!
+//!   cargo bench --bench pipeline
+//!   WIKITOK_BENCH_DUMP=/tmp/d50 cargo bench --bench pipeline -- end_to_end
+//!
+//! The end-to-end input defaults to data/samples; for representative numbers
+//! point WIKITOK_BENCH_DUMP at a dump made by
+//! `python3 ../shared/tools/scale_dump.py /tmp/d50 --mb 50 --shards 2`.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow::array::{RecordBatch, StringArray};
+use arrow::datatypes::{DataType, Field, Schema};
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use datafusion::datasource::MemTable;
+use datafusion::prelude::SessionContext;
+use wikitok::dump::decode::DecodeOptions;
+use wikitok::dump::input::discover_splits;
+use wikitok::dump::reader::{read_split, ReadConfig};
+use wikitok::dump::stats::ReadStats;
+use wikitok::tokenizer::{register_tokenizer_udfs, TokenizerSet};
+
+const TOKENIZER: &str = "data/samples/tokenizer/cl100k_base.tokenizer.json";
+
+fn sample_json() -> Vec<u8> {
+    let mut json = Vec::new();
+    for split in discover_splits(&["data/samples".to_string()], false).unwrap() {
+        let file = std::fs::File::open(&split.path).unwrap();
+        bzip2::read::MultiBzDecoder::new(file).read_to_end(&mut json).unwrap();
+    }
+    json
+}
+
+fn write_variants(dir: &Path, json: &[u8]) -> Vec<(&'static str, PathBuf)> {
+    std::fs::create_dir_all(dir).unwrap();
+    let plain = dir.join("bench.json");
+    std::fs::write(&plain, json).unwrap();
+    let gz = dir.join("bench.json.gz");
+    let mut enc = flate2::write::GzEncoder::new(std::fs::File::create(&gz).unwrap(), flate2::Compression::default());
+    enc.write_all(json).unwrap();
+    enc.finish().unwrap();
+    let bz = dir.join("bench.json.bz2");
+    let mut enc = bzip2::write::BzEncoder::new(std::fs::File::create(&bz).unwrap(), bzip2::Compression::best());
+    enc.write_all(json).unwrap();
+    enc.finish().unwrap();
+    vec![("plain", plain), ("gz", gz), ("bz2", bz)]
+}
+
+fn decode(c: &mut Criterion) {
+    let json = sample_json();
+    let dir = std::env::temp_dir().join("wikitok-bench-decode");
+    let mut group = c.benchmark_group("decode");
+    group.sample_size(10);
+    group.throughput(Throughput::Bytes(json.len() as u64));
+    for (name, path) in write_variants(&dir, &json) {
+        let split = discover_splits(&[path.display().to_string()], true).unwrap().remove(0);
+        // What tokenize.sql reads: page_id, wiki, namespace, title, text.
+        let options = DecodeOptions {
+            projection: vec![0, 1, 2, 3, 4],
+            namespaces: Some(vec![0]),
+        };
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                let stats = ReadStats::default();
+                let mut rows = 0;
+                read_split(&split, options.clone(), None, &ReadConfig::default(), &stats, |batch| {
+                    rows += batch.num_rows();
+                    true
+                })
+                .unwrap();
+                rows
+            })
+        });
+    }
+    group.finish();
+}
+
+fn tokenize_udf(c: &mut Criterion) {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let tokenizers = Arc::new(TokenizerSet::load(&[TOKENIZER.to_string()]).unwrap());
+    let json = String::from_utf8(sample_json()).unwrap();
+    let texts: Vec<String> = json
+        .lines()
+        .skip(1)
+        .step_by(2)
+        .filter_map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).ok()?["text"]
+                .as_str()
+                .map(str::to_string)
+        })
+        .collect();
+    let tokens: usize = texts
+        .iter()
+        .map(|t| tokenizers.default_tokenizer().encode(t, false).unwrap().len())
+        .sum();
+    let schema = Arc::new(Schema::new(vec![Field::new("text", DataType::Utf8, true)]));
+    let batch = RecordBatch::try_new(schema.clone(), vec![Arc::new(StringArray::from(texts))]).unwrap();
+    let ctx = SessionContext::new();
+    ctx.register_table("texts", Arc::new(MemTable::try_new(schema, vec![vec![batch]]).unwrap()))
+        .unwrap();
+    register_tokenizer_udfs(&ctx, tokenizers);
+    let mut group = c.benchmark_group("tokenize_udf");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(tokens as u64));
+    group.bench_function("cl100k_hf_one_core", |b| {
+        b.iter(|| {
+            runtime.block_on(async {
+                ctx.sql("SELECT tokenize(text) FROM texts")
+                    .await
+                    .unwrap()
+                    .collect()
+                    .await
+                    .unwrap()
+            })
+        })
+    });
+    group.finish();
+}
+
+fn end_to_end(c: &mut Criterion) {
+    let input = std::env::var("WIKITOK_BENCH_DUMP").unwrap_or_else(|_| "data/samples".to_string());
+    let out = std::env::temp_dir().join("wikitok-bench-e2e");
+    let binary = env!("CARGO_MANIFEST_DIR").to_string() + "/target/release/wikitok";
+    if !Path::new(&binary).exists() {
+        eprintln!("end_to_end: build the binary first (cargo build --release)");
+        return;
+    }
+    let pages = {
+        let _ = std::fs::remove_dir_all(&out);
+        run_job(&binary, &input, &out);
+        let summary: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(out.join("_SUCCESS")).unwrap()).unwrap();
+        summary["pages_read"].as_u64().unwrap()
+    };
+    let mut group = c.benchmark_group("end_to_end");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(pages));
+    group.bench_function("tokenize_sql", |b| b.iter(|| run_job(&binary, &input, &out)));
+    group.finish();
+}
+
+fn run_job(binary: &str, input: &str, out: &Path) {
+    let status = std::process::Command::new(binary)
+        .args([
+            "run",
+            "sql/tokenize.sql",
+            "--input",
+            input,
+            "--output",
+            out.to_str().unwrap(),
+        ])
+        .args(["--overwrite", "--quiet", "--allow-incomplete"])
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+criterion_group!(benches, decode, tokenize_udf, end_to_end);
+criterion_main!(benches);

@@ -22,7 +22,7 @@ use datafusion::sql::parser::{CopyToSource, CopyToStatement, DFParser, Statement
 use datafusion::sql::sqlparser::ast::Statement as SqlStatement;
 use datafusion::sql::sqlparser::dialect::GenericDialect;
 
-use crate::dump::input::discover_splits;
+use crate::dump::input::{discover_splits, split_plain_files};
 use crate::dump::reader::ReadConfig;
 use crate::dump::stats::ReadStats;
 use crate::dump::PagesTable;
@@ -85,6 +85,7 @@ struct RunOutcome {
 impl Job {
     pub fn new(config: JobConfig) -> Result<Self> {
         let mut splits = discover_splits(&config.inputs, config.allow_incomplete)?;
+        splits = split_plain_files(splits, config.partitions.max(1));
         if let Some(shard) = config.shard {
             let all = splits.len();
             splits = shard.select(splits);

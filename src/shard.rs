@@ -119,6 +119,7 @@ mod tests {
             size,
             label: label.into(),
             index_name: None,
+            range: None,
         }
     }
 

@@ -230,6 +230,11 @@ impl PairDecoder {
         LineOutcome::Consumed
     }
 
+    /// Whether an action line is waiting for its document.
+    pub fn has_pending_action(&self) -> bool {
+        self.pending_action.is_some()
+    }
+
     /// Ends the input: an action line still waiting for its document is bad.
     pub fn finish_input(&mut self) -> Option<BadRecord> {
         self.pending_action.take().map(|a| BadRecord {
@@ -326,7 +331,7 @@ fn column_index(name: &str) -> usize {
 
 /// Action lines start with the key `index`; documents never do. Checking the
 /// prefix keeps documents (often hundreds of KB) from being parsed twice.
-fn looks_like_action(line: &str) -> bool {
+pub(crate) fn looks_like_action(line: &str) -> bool {
     line.trim_start()
         .strip_prefix('{')
         .is_some_and(|rest| rest.trim_start().starts_with("\"index\""))

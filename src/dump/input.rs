@@ -23,6 +23,62 @@ pub struct Split {
     pub label: String,
     /// `X` when the file is in a Hive-style `index_name=X` directory.
     pub index_name: Option<String>,
+    /// For a piece of a plain `.json` file: the byte range whose pairs this
+    /// split owns (those whose action line starts in it).
+    pub range: Option<ByteRange>,
+}
+
+/// A half-open byte range of an uncompressed file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ByteRange {
+    pub start: u64,
+    pub end: u64,
+}
+
+/// Plain JSON files smaller than twice this are never divided.
+pub const MIN_RANGE_BYTES: u64 = 8 << 20;
+
+/// Divides uncompressed files into byte ranges when there are fewer files than
+/// `target_partitions`, so one big `.json` file still keeps every core busy.
+/// (Compressed files stay whole here: gzip cannot be split; bzip2 is split
+/// elsewhere only at block boundaries.)
+pub fn split_plain_files(splits: Vec<Split>, target_partitions: usize) -> Vec<Split> {
+    if splits.len() >= target_partitions {
+        return splits;
+    }
+    let per_file = target_partitions.div_ceil(splits.len().max(1)) as u64;
+    let mut out = Vec::new();
+    for split in splits {
+        let pieces = per_file.min(split.size / MIN_RANGE_BYTES).max(1);
+        if pieces == 1 || split.range.is_some() || !is_uncompressed(&split.path) {
+            out.push(split);
+            continue;
+        }
+        for i in 0..pieces {
+            out.push(Split {
+                label: format!("{}.r{i:03}-of-{pieces:03}", split.label),
+                range: Some(ByteRange {
+                    start: split.size * i / pieces,
+                    end: split.size * (i + 1) / pieces,
+                }),
+                size: split.size / pieces,
+                ..split.clone()
+            });
+        }
+    }
+    out
+}
+
+fn is_uncompressed(path: &Path) -> bool {
+    use std::io::Read;
+    let mut magic = [0u8; 3];
+    let Ok(mut file) = std::fs::File::open(path) else {
+        return false;
+    };
+    match file.read(&mut magic) {
+        Ok(3) => !(magic[..2] == [0x1f, 0x8b] || &magic == b"BZh"),
+        _ => false,
+    }
 }
 
 /// Resolves `--input` values to splits, in a deterministic order. Files of the
@@ -64,6 +120,7 @@ pub fn discover_splits(inputs: &[String], allow_incomplete: bool) -> Result<Vec<
             path,
             size,
             index_name,
+            range: None,
         });
     }
     disambiguate_labels(&mut splits);

@@ -190,21 +190,29 @@ pub fn read_split(
     mut emit: impl FnMut(RecordBatch) -> bool,
 ) -> Result<(), ReadError> {
     let path = split.path.display();
-    let (mut reader, compression, compressed) =
-        open_dump(&split.path).map_err(|e| ReadError::Failed(format!("{path}: {e}")))?;
+    let (mut reader, compression, compressed, first_line_offset) = match split.range {
+        None => open_dump(&split.path).map(|(r, c, n)| (r, c, n, 0)),
+        Some(range) => open_range(&split.path, range.start),
+    }
+    .map_err(|e| ReadError::Failed(format!("{path}: {e}")))?;
+    // A byte range owns the pairs whose action line starts inside it: skip a
+    // leading document (its action is in the previous range) and finish the
+    // last pair even when its document runs past the end.
+    let (range_start, range_end) = split.range.map_or((0, u64::MAX), |r| (r.start, r.end));
+    let mut at_range_start = range_start > 0;
     let mut decoder = PairDecoder::new(options);
     decoder.set_index_name(split.index_name.clone());
     let mut line = Vec::new();
     let mut line_no: u64 = 0;
-    let mut uncompressed: u64 = 0;
-    let mut uncompressed_reported: u64 = 0;
+    let mut uncompressed: u64 = first_line_offset;
+    let mut uncompressed_reported: u64 = first_line_offset;
     let mut emitted: usize = 0;
     let mut checked_format = false;
     let sample_limit = config
         .max_pages_per_split
         .map(|n| usize::try_from(n).unwrap_or(usize::MAX));
     let limit = limit.unwrap_or(usize::MAX).min(sample_limit.unwrap_or(usize::MAX));
-    let mut compressed_reported = 0;
+    let mut compressed_reported = compressed.load(Ordering::Relaxed);
 
     let result = loop {
         if emitted + decoder.buffered_rows() >= limit {
@@ -221,12 +229,22 @@ pub fn read_split(
                 )))
             }
         };
+        // Past the range's end, only the document of a pair begun inside it is read.
+        if uncompressed >= range_end
+            && (!decoder.has_pending_action() || (read == LineRead::Line && is_action_line(&line)))
+        {
+            break Ok(());
+        }
         let outcome = match read {
             LineRead::Eof => break Ok(()),
+            LineRead::Line if std::mem::take(&mut at_range_start) && !is_action_line(&line) => {
+                uncompressed += line.len() as u64 + 1;
+                continue;
+            }
             LineRead::Line => {
                 line_no += 1;
                 uncompressed += line.len() as u64 + 1;
-                if !checked_format && !line.iter().all(u8::is_ascii_whitespace) {
+                if range_start == 0 && !checked_format && !line.iter().all(u8::is_ascii_whitespace) {
                     checked_format = true;
                     if let Some(what) = not_a_dump(&line) {
                         break Err(ReadError::Failed(format!("{path}: not a CirrusSearch dump: {what}")));
@@ -280,6 +298,38 @@ pub fn read_split(
         }
     }
     Ok(())
+}
+
+fn is_action_line(line: &[u8]) -> bool {
+    std::str::from_utf8(line).is_ok_and(crate::dump::decode::looks_like_action)
+}
+
+/// Opens an uncompressed file positioned at the first line starting at or
+/// after `start` (the byte before `start` is checked for a line end); also
+/// returns that line's offset.
+#[allow(clippy::type_complexity)]
+fn open_range(path: &Path, start: u64) -> io::Result<(Box<dyn BufRead + Send>, Compression, Arc<AtomicU64>, u64)> {
+    use std::io::{Seek, SeekFrom};
+    let mut file = File::open(path)?;
+    let position = start.saturating_sub(1);
+    file.seek(SeekFrom::Start(position))?;
+    let consumed = Arc::new(AtomicU64::new(position));
+    let mut reader = BufReader::with_capacity(
+        1 << 20,
+        CountingReader {
+            inner: file,
+            count: consumed.clone(),
+        },
+    );
+    let mut first_line = 0;
+    if start > 0 {
+        // Skip the rest of the line that crosses `start`; if the byte before
+        // `start` is a newline, this consumes just that byte.
+        let mut skipped = Vec::new();
+        reader.read_until(b'\n', &mut skipped)?;
+        first_line = position + skipped.len() as u64;
+    }
+    Ok((Box::new(reader), Compression::None, consumed, first_line))
 }
 
 /// Takes the decoder's batch, noting its last title for progress lines.
@@ -361,6 +411,84 @@ mod tests {
             }
         }
         assert_eq!(seen, ["short", "<21>", "ok", "<15>"]);
+    }
+
+    /// A tiny deterministic generator (no extra dependency for property tests).
+    struct XorShift(u64);
+    impl XorShift {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+        fn below(&mut self, n: u64) -> u64 {
+            self.next() % n.max(1)
+        }
+    }
+
+    fn page_ids_of(split: &Split) -> Vec<i64> {
+        use arrow::datatypes::Int64Type;
+        let options = DecodeOptions {
+            projection: vec![0],
+            namespaces: None,
+        };
+        let mut ids = Vec::new();
+        let config = ReadConfig {
+            batch_rows: 7,
+            ..ReadConfig::default()
+        };
+        read_split(split, options, None, &config, &ReadStats::default(), |batch| {
+            ids.extend(batch.column(0).as_primitive::<Int64Type>().values().iter().copied());
+            true
+        })
+        .unwrap();
+        ids
+    }
+
+    #[test]
+    fn reading_byte_ranges_at_random_boundaries_gives_each_page_exactly_once() {
+        use crate::dump::input::ByteRange;
+        let mut rng = XorShift(0x5eed_1234_abcd_ef01);
+        let path = std::env::temp_dir().join(format!("wikitok-ranges-{}.json", std::process::id()));
+        let mut dump = String::new();
+        for id in 1..=300 {
+            dump.push_str(&format!("{{\"index\":{{\"_id\":\"{id}\"}}}}\n"));
+            let text = "x".repeat(rng.below(3000) as usize);
+            dump.push_str(&format!(
+                "{{\"namespace\":0,\"title\":\"T{id}\",\"text\":\"{text}\"}}\n"
+            ));
+            if rng.below(10) == 0 {
+                dump.push('\n');
+            }
+        }
+        std::fs::write(&path, &dump).unwrap();
+        let size = dump.len() as u64;
+        let whole = Split {
+            path: path.clone(),
+            size,
+            label: "t".into(),
+            index_name: None,
+            range: None,
+        };
+        let sequential = page_ids_of(&whole);
+        assert_eq!(sequential, (1..=300).collect::<Vec<_>>());
+        for _ in 0..60 {
+            let mut cuts: Vec<u64> = (0..rng.below(12)).map(|_| rng.below(size)).collect();
+            cuts.extend([0, size]);
+            cuts.sort();
+            cuts.dedup();
+            let mut ids = Vec::new();
+            for w in cuts.windows(2) {
+                let piece = Split {
+                    range: Some(ByteRange { start: w[0], end: w[1] }),
+                    ..whole.clone()
+                };
+                ids.extend(page_ids_of(&piece));
+            }
+            assert_eq!(ids, sequential, "cuts {cuts:?}");
+        }
+        std::fs::remove_file(&path).unwrap();
     }
 
     #[test]

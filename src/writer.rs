@@ -72,7 +72,7 @@ impl Default for WriteOptions {
     fn default() -> Self {
         WriteOptions {
             overwrite: false,
-            row_group_bytes: 128 << 20,
+            row_group_bytes: 32 << 20,
             zstd_level: 3,
             sample: None,
         }

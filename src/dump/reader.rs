@@ -42,7 +42,7 @@ pub struct ReadConfig {
 impl Default for ReadConfig {
     fn default() -> Self {
         ReadConfig {
-            batch_rows: 8192,
+            batch_rows: 1024,
             batch_bytes: 16 << 20,
             max_line_bytes: 256 << 20,
             max_bad_records: 1000,

@@ -32,6 +32,25 @@ fn tokenize_sql_on_the_samples_matches_tiktoken_and_reads_in_duckdb_and_pyarrow(
     assert_eq!(ids, reference_content_page_ids(), "every content page exactly once");
 
     check_against_reference(&out.join("tokens"), "tests/reference/samples_cl100k.tsv");
+
+    // The run summary counts every input byte.
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("_SUCCESS")).unwrap()).unwrap();
+    let input_bytes: u64 = files_under(&repo_root().join("data/samples"))
+        .iter()
+        .filter(|f| f.ends_with(".json.bz2"))
+        .map(|f| {
+            std::fs::metadata(repo_root().join("data/samples").join(f))
+                .unwrap()
+                .len()
+        })
+        .sum();
+    assert_eq!(
+        summary["input_bytes_compressed"].as_u64().unwrap(),
+        input_bytes,
+        "{summary}"
+    );
+    assert_eq!(summary["pages_written"].as_u64().unwrap(), 107, "{summary}");
 }
 
 /// Runs the Python judge: DuckDB and pyarrow read the output, ids are

@@ -212,7 +212,8 @@ pub fn read_split(
         .max_pages_per_split
         .map(|n| usize::try_from(n).unwrap_or(usize::MAX));
     let limit = limit.unwrap_or(usize::MAX).min(sample_limit.unwrap_or(usize::MAX));
-    let mut compressed_reported = compressed.load(Ordering::Relaxed);
+    // Where the byte counter started: 0, or the seek position of a range.
+    let mut compressed_reported = split.range.map_or(0, |r| r.start.saturating_sub(1));
 
     let result = loop {
         if emitted + decoder.buffered_rows() >= limit {

@@ -12,17 +12,7 @@ use common::*;
 
 #[test]
 fn manifests_render_and_validate_strictly() {
-    let check = Command::new(python())
-        .arg(repo_root().join("k8s/check.py"))
-        .output()
-        .unwrap();
-    let report = format!(
-        "{}{}",
-        String::from_utf8_lossy(&check.stdout),
-        String::from_utf8_lossy(&check.stderr)
-    );
-    eprintln!("{report}");
-    assert!(check.status.success(), "{report}");
+    let report = run_python_check("k8s/check.py", &[]);
     assert!(report.contains("0 failed"));
 }
 

@@ -2,8 +2,6 @@
 
 mod common;
 
-use std::process::Command;
-
 use common::*;
 
 #[test]
@@ -71,20 +69,12 @@ fn every_sql_file_runs_and_duckdb_cross_checks_the_outputs() {
     ]);
     assert!(bert.status.success());
 
-    let check = Command::new(python())
-        .arg(repo_root().join("tests/python/check_sql_library.py"))
-        .arg(&out)
-        .arg(repo_root().join("tests/reference/samples_cl100k.tsv"))
-        .arg(repo_root().join("tests/fixtures/bert-base-uncased.tokenizer.json"))
-        .output()
-        .unwrap();
-    let report = format!(
-        "{}{}",
-        String::from_utf8_lossy(&check.stdout),
-        String::from_utf8_lossy(&check.stderr)
+    let reference = repo_root().join("tests/reference/samples_cl100k.tsv");
+    let bert = repo_root().join("tests/fixtures/bert-base-uncased.tokenizer.json");
+    run_python_check(
+        "tests/python/check_sql_library.py",
+        &[out.as_os_str(), reference.as_os_str(), bert.as_os_str()],
     );
-    eprintln!("{report}");
-    assert!(check.status.success(), "{report}");
 }
 
 #[test]

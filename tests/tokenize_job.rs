@@ -3,7 +3,6 @@
 mod common;
 
 use std::io::Write;
-use std::process::Command;
 
 use common::*;
 
@@ -56,21 +55,10 @@ fn tokenize_sql_on_the_samples_matches_tiktoken_and_reads_in_duckdb_and_pyarrow(
 /// Runs the Python judge: DuckDB and pyarrow read the output, ids are
 /// compared with the committed tiktoken reference.
 fn check_against_reference(tokens_dir: &std::path::Path, reference: &str) {
-    let check = Command::new(python())
-        .arg(repo_root().join("tests/python/check_tokens_output.py"))
-        .arg(tokens_dir)
-        .arg(repo_root().join(reference))
-        .output()
-        .unwrap();
-    let report = format!(
-        "{}{}",
-        String::from_utf8_lossy(&check.stdout),
-        String::from_utf8_lossy(&check.stderr)
-    );
-    eprintln!("{report}");
-    assert!(
-        check.status.success(),
-        "differs from tiktoken's ids or unreadable in DuckDB/pyarrow: {report}"
+    let reference = repo_root().join(reference);
+    run_python_check(
+        "tests/python/check_tokens_output.py",
+        &[tokens_dir.as_os_str(), reference.as_os_str()],
     );
 }
 

@@ -194,3 +194,22 @@ pub fn make_dump_with_text_limit(dir: &Path, shards: usize, pages_per_shard: usi
     std::fs::write(dir.join("_SUCCESS"), b"").unwrap();
     ids
 }
+
+/// Runs a Python script of the repository (a judge such as
+/// tests/python/check_tokens_output.py) in the test venv; panics with its
+/// report unless it exits 0, else returns the report.
+pub fn run_python_check(script: &str, args: &[&std::ffi::OsStr]) -> String {
+    let check = Command::new(python())
+        .arg(repo_root().join(script))
+        .args(args)
+        .output()
+        .unwrap();
+    let report = format!(
+        "{}{}",
+        String::from_utf8_lossy(&check.stdout),
+        String::from_utf8_lossy(&check.stderr)
+    );
+    eprintln!("{report}");
+    assert!(check.status.success(), "{script} failed: {report}");
+    report
+}

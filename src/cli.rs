@@ -137,6 +137,16 @@ pub struct JobArgs {
     /// output files keep the partitioning of a full run (unlike LIMIT).
     #[arg(long, value_name = "N")]
     pub max_pages: Option<u64>,
+
+    /// Plain and bzip2 files at least twice this size are divided into byte ranges
+    /// (bzip2 at block boundaries) when there are fewer files than partitions.
+    #[arg(long, value_name = "SIZE", default_value = "4MiB")]
+    pub min_split_size: String,
+
+    /// Lines longer than this are skipped as bad records (guards memory against a
+    /// file without newlines).
+    #[arg(long, value_name = "SIZE", default_value = "256MiB")]
+    pub max_line_size: String,
 }
 
 /// Marks errors in the command line itself; the process exits with 2 for
@@ -176,6 +186,8 @@ impl JobArgs {
             read: ReadConfig {
                 batch_rows: self.batch_size.max(1),
                 max_bad_records: self.max_bad_records,
+                max_line_bytes: usize::try_from(parse_size(&self.max_line_size).context("--max-line-size")?)
+                    .unwrap_or(usize::MAX),
                 ..ReadConfig::default()
             },
             write: WriteOptions {
@@ -198,6 +210,7 @@ impl JobArgs {
             progress: ProgressMode::detect(self.quiet),
             allow_incomplete: self.allow_incomplete,
             max_pages: self.max_pages,
+            min_split_bytes: parse_size(&self.min_split_size).context("--min-split-size")?,
         })
     }
 }

@@ -22,7 +22,7 @@ use datafusion::sql::parser::{CopyToSource, CopyToStatement, DFParser, Statement
 use datafusion::sql::sqlparser::ast::Statement as SqlStatement;
 use datafusion::sql::sqlparser::dialect::GenericDialect;
 
-use crate::dump::input::{discover_splits, split_plain_files};
+use crate::dump::input::{check_bzip2_files_are_whole, discover_splits, split_large_files};
 use crate::dump::reader::ReadConfig;
 use crate::dump::stats::ReadStats;
 use crate::dump::PagesTable;
@@ -58,6 +58,8 @@ pub struct JobConfig {
     /// A sample run: at most this many pages in all, spread over every split
     /// so that the plan keeps the partitioning of a full run.
     pub max_pages: Option<u64>,
+    /// Files at least twice this size are divided into byte ranges.
+    pub min_split_bytes: u64,
 }
 
 /// A session ready to run SQL over the dump.
@@ -85,12 +87,16 @@ struct RunOutcome {
 impl Job {
     pub fn new(config: JobConfig) -> Result<Self> {
         let mut splits = discover_splits(&config.inputs, config.allow_incomplete)?;
-        splits = split_plain_files(splits, config.partitions.max(1));
+        // Enough pieces for every core of every shard: pods of an Indexed Job
+        // each take 1/N of them, and all compute the same division.
+        let shard_count = config.shard.map_or(1, |s| s.count);
+        splits = split_large_files(splits, config.partitions.max(1) * shard_count, config.min_split_bytes);
         if let Some(shard) = config.shard {
             let all = splits.len();
             splits = shard.select(splits);
             tracing::info!("shard {shard}: {} of {all} input splits", splits.len());
         }
+        check_bzip2_files_are_whole(&splits)?;
         let tokenizers = Arc::new(TokenizerSet::load(&config.tokenizers)?);
         check_spill_dirs(&config.runtime.spill_dirs)?;
         let (runtime, memory_pool) = build_runtime(&config.runtime)?;

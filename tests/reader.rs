@@ -178,3 +178,69 @@ fn files_that_are_not_dumps_say_what_they_look_like() {
         assert!(err.contains(expected) && err.contains(name), "{name}: {err}");
     }
 }
+
+/// Each page's id and tokens, in page order.
+fn tokens_by_page(dir: &std::path::Path) -> Vec<(i64, String)> {
+    use arrow::array::AsArray;
+    use arrow::datatypes::Int64Type;
+    let mut rows = Vec::new();
+    for file in parquet_files(dir) {
+        for batch in read_parquet(&file) {
+            let ids = batch.column_by_name("page_id").unwrap().as_primitive::<Int64Type>();
+            let tokens = batch.column_by_name("tokens").unwrap();
+            for i in 0..batch.num_rows() {
+                let value = arrow::util::display::array_value_to_string(tokens, i).unwrap();
+                rows.push((ids.value(i), value));
+            }
+        }
+    }
+    rows.sort();
+    rows
+}
+
+#[test]
+fn one_bzip2_file_split_at_block_boundaries_gives_the_same_table_as_a_whole_read() {
+    let dir = scratch("bz2-block-ranges");
+    // One pbzip2-like file: the sample's pages in two level-1 (100 kB block) streams.
+    let json = enwiki_json();
+    let (first, second) = halves(&json);
+    let mut bz = Vec::new();
+    for part in [first, second] {
+        let mut enc = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::fast());
+        enc.write_all(part).unwrap();
+        bz.extend(enc.finish().unwrap());
+    }
+    let input = dir.join("one.json.bz2");
+    std::fs::write(&input, &bz).unwrap();
+    let run = |output: &str, partitions: &str| {
+        let out = dir.join(output);
+        let run = wikitok(&[
+            "run",
+            "sql/tokenize.sql",
+            "--input",
+            input.to_str().unwrap(),
+            "--output",
+            out.to_str().unwrap(),
+            "--partitions",
+            partitions,
+            "--min-split-size",
+            "64KiB",
+            "-q",
+        ]);
+        assert!(run.status.success(), "{}", stderr(&run));
+        out.join("tokens")
+    };
+    let whole = run("whole", "1");
+    let ranges = run("ranges", "7");
+    assert_eq!(files_under(&whole), ["one.parquet"]);
+    let range_files = files_under(&ranges);
+    assert_eq!(range_files.len(), 7, "{range_files:?}");
+    assert!(range_files.iter().all(|f| f.starts_with("one.r0")), "{range_files:?}");
+    let expected = tokens_by_page(&whole);
+    assert_eq!(expected.len(), count_pages(ENWIKI));
+    assert_eq!(
+        tokens_by_page(&ranges),
+        expected,
+        "every page exactly once, same tokens"
+    );
+}

@@ -174,8 +174,8 @@ fn a_truncated_shard_fails_naming_the_file_and_commits_nothing_of_it() {
     assert!(!run.status.success());
     let err = stderr(&run);
     assert!(err.contains("broken-00000.json.bz2"), "{err}");
-    assert!(err.contains("statement 1 of sql/tokenize.sql"), "{err}");
     assert!(err.contains("truncated or corrupt"), "{err}");
+    assert!(err.contains(&format!("ends at byte {}", shard.len() / 2)), "{err}");
     assert_eq!(
         files_under(&target.join("tokens")),
         Vec::<String>::new(),

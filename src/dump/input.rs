@@ -23,34 +23,37 @@ pub struct Split {
     pub label: String,
     /// `X` when the file is in a Hive-style `index_name=X` directory.
     pub index_name: Option<String>,
-    /// For a piece of a plain `.json` file: the byte range whose pairs this
-    /// split owns (those whose action line starts in it).
+    /// For a piece of a plain `.json` or `.json.bz2` file: the byte range
+    /// whose pairs this split owns (those whose action line starts in it — for
+    /// bzip2, in the blocks that start in it).
     pub range: Option<ByteRange>,
 }
 
-/// A half-open byte range of an uncompressed file.
+/// A half-open byte range of a file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ByteRange {
     pub start: u64,
     pub end: u64,
 }
 
-/// Plain JSON files smaller than twice this are never divided.
-pub const MIN_RANGE_BYTES: u64 = 8 << 20;
+/// By default, files smaller than twice this are never divided. Small enough
+/// that a 100 MB bzip2 shard (bzip2 decodes at ~4 MB/s of compressed input
+/// per core) is shared by many cores; large enough that the per-range
+/// overhead (one partly read block or line at each end) stays negligible.
+pub const DEFAULT_MIN_SPLIT_BYTES: u64 = 4 << 20;
 
-/// Divides uncompressed files into byte ranges when there are fewer files than
-/// `target_partitions`, so one big `.json` file still keeps every core busy.
-/// (Compressed files stay whole here: gzip cannot be split; bzip2 is split
-/// elsewhere only at block boundaries.)
-pub fn split_plain_files(splits: Vec<Split>, target_partitions: usize) -> Vec<Split> {
+/// Divides plain and bzip2 files into byte ranges when there are fewer files
+/// than `target_partitions`, so one big shard still keeps every core busy.
+/// gzip files stay whole: a gzip stream can only be decoded from its start.
+pub fn split_large_files(splits: Vec<Split>, target_partitions: usize, min_split_bytes: u64) -> Vec<Split> {
     if splits.len() >= target_partitions {
         return splits;
     }
     let per_file = target_partitions.div_ceil(splits.len().max(1)) as u64;
     let mut out = Vec::new();
     for split in splits {
-        let pieces = per_file.min(split.size / MIN_RANGE_BYTES).max(1);
-        if pieces == 1 || split.range.is_some() || !is_uncompressed(&split.path) {
+        let pieces = per_file.min(split.size / min_split_bytes.max(1)).max(1);
+        if pieces == 1 || split.range.is_some() || !is_splittable(&split.path) {
             out.push(split);
             continue;
         }
@@ -69,16 +72,44 @@ pub fn split_plain_files(splits: Vec<Split>, target_partitions: usize) -> Vec<Sp
     out
 }
 
-fn is_uncompressed(path: &Path) -> bool {
-    use std::io::Read;
-    let mut magic = [0u8; 3];
-    let Ok(mut file) = std::fs::File::open(path) else {
-        return false;
-    };
-    match file.read(&mut magic) {
-        Ok(3) => !(magic[..2] == [0x1f, 0x8b] || &magic == b"BZh"),
-        _ => false,
+/// Refuses bzip2 files that do not end with an end-of-stream marker — a
+/// download cut short — before anything is read, so no output of theirs is
+/// committed. (Each file is checked once, however many ranges it has.)
+pub fn check_bzip2_files_are_whole(splits: &[Split]) -> Result<()> {
+    let mut checked = BTreeSet::new();
+    for split in splits {
+        if !checked.insert(&split.path) || !starts_with(&split.path, b"BZh") {
+            continue;
+        }
+        let whole = super::bzip2_blocks::ends_with_end_of_stream(&split.path)
+            .with_context(|| format!("input {}", split.path.display()))?;
+        if !whole {
+            bail!(
+                "{}: bzip2 data is truncated or corrupt: the file ends at byte {} without a bzip2 end-of-stream \
+                 marker (an interrupted download?); nothing of it was read",
+                split.path.display(),
+                split_file_size(split)
+            );
+        }
     }
+    Ok(())
+}
+
+fn split_file_size(split: &Split) -> u64 {
+    std::fs::metadata(&split.path).map_or(split.size, |m| m.len())
+}
+
+fn starts_with(path: &Path, magic: &[u8]) -> bool {
+    use std::io::Read;
+    let mut head = vec![0u8; magic.len()];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut head))
+        .is_ok_and(|()| head == magic)
+}
+
+/// Plain text and bzip2 can be read from an offset; gzip cannot.
+fn is_splittable(path: &Path) -> bool {
+    std::fs::metadata(path).is_ok_and(|m| m.len() >= 3) && !starts_with(path, &[0x1f, 0x8b])
 }
 
 /// Resolves `--input` values to splits, in a deterministic order. Files of the

@@ -1,5 +1,6 @@
 //! The dump source: CirrusSearch files as the streaming `pages` table.
 
+pub mod bzip2_blocks;
 pub mod decode;
 pub mod input;
 pub mod provider;

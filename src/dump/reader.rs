@@ -19,6 +19,7 @@ use arrow::array::{Array, AsArray, RecordBatch};
 use bzip2::read::MultiBzDecoder;
 use flate2::read::MultiGzDecoder;
 
+use super::bzip2_blocks::BlockRangeReader;
 use super::decode::{BadRecord, BadRecordKind, DecodeOptions, LineOutcome, PairDecoder};
 use super::input::Split;
 use super::stats::ReadStats;
@@ -190,15 +191,15 @@ pub fn read_split(
     mut emit: impl FnMut(RecordBatch) -> bool,
 ) -> Result<(), ReadError> {
     let path = split.path.display();
-    let (mut reader, compression, compressed, first_line_offset) = match split.range {
-        None => open_dump(&split.path).map(|(r, c, n)| (r, c, n, 0)),
-        Some(range) => open_range(&split.path, range.start),
-    }
-    .map_err(|e| ReadError::Failed(format!("{path}: {e}")))?;
-    // A byte range owns the pairs whose action line starts inside it: skip a
-    // leading document (its action is in the previous range) and finish the
-    // last pair even when its document runs past the end.
-    let (range_start, range_end) = split.range.map_or((0, u64::MAX), |r| (r.start, r.end));
+    let OpenedSplit {
+        mut reader,
+        compression,
+        compressed,
+        compressed_start,
+        first_line_offset,
+        end,
+    } = open_split(split).map_err(|e| ReadError::Failed(format!("{path}: {e}")))?;
+    let range_start = split.range.map_or(0, |r| r.start);
     let mut at_range_start = range_start > 0;
     let mut decoder = PairDecoder::new(options);
     decoder.set_index_name(split.index_name.clone());
@@ -212,8 +213,7 @@ pub fn read_split(
         .max_pages_per_split
         .map(|n| usize::try_from(n).unwrap_or(usize::MAX));
     let limit = limit.unwrap_or(usize::MAX).min(sample_limit.unwrap_or(usize::MAX));
-    // Where the byte counter started: 0, or the seek position of a range.
-    let mut compressed_reported = split.range.map_or(0, |r| r.start.saturating_sub(1));
+    let mut compressed_reported = compressed_start;
 
     let result = loop {
         if emitted + decoder.buffered_rows() >= limit {
@@ -231,7 +231,7 @@ pub fn read_split(
             }
         };
         // Past the range's end, only the document of a pair begun inside it is read.
-        if uncompressed >= range_end
+        if end.is_past(uncompressed)
             && (!decoder.has_pending_action() || (read == LineRead::Line && is_action_line(&line)))
         {
             break Ok(());
@@ -305,15 +305,115 @@ fn is_action_line(line: &[u8]) -> bool {
     std::str::from_utf8(line).is_ok_and(crate::dump::decode::looks_like_action)
 }
 
+/// A split opened for reading, positioned at its first line.
+struct OpenedSplit {
+    reader: Box<dyn BufRead + Send>,
+    compression: Compression,
+    /// Compressed bytes consumed (absolute file offset for ranges).
+    compressed: Arc<AtomicU64>,
+    /// Where that counter started: 0, or where a range's reading began.
+    compressed_start: u64,
+    /// The decompressed offset of the first line, relative to where the split's text starts.
+    first_line_offset: u64,
+    end: SplitEnd,
+}
+
+/// Which lines a split owns: it reads the pairs whose action line starts
+/// before its end (and finishes the last one past it).
+enum SplitEnd {
+    /// A whole file.
+    EndOfFile,
+    /// A byte range of a plain file: lines starting before this offset.
+    Before(u64),
+    /// A block range of a bzip2 file: lines starting at or before the length
+    /// of its own blocks' text (counted as they decode; see
+    /// [`BlockRangeReader`]). The next range skips its first line, so a line
+    /// starting exactly at the boundary is read once, here.
+    AtOrBefore(Arc<AtomicU64>),
+}
+
+impl SplitEnd {
+    /// Whether a line starting at `offset` belongs to a later split. Called
+    /// after `offset` bytes have been consumed, so for block ranges an offset
+    /// beyond the own bytes decoded so far means the own blocks are done.
+    fn is_past(&self, offset: u64) -> bool {
+        match self {
+            SplitEnd::EndOfFile => false,
+            SplitEnd::Before(end) => offset >= *end,
+            SplitEnd::AtOrBefore(own_bytes) => offset > own_bytes.load(Ordering::Relaxed),
+        }
+    }
+}
+
+fn open_split(split: &Split) -> io::Result<OpenedSplit> {
+    let Some(range) = split.range else {
+        let (reader, compression, compressed) = open_dump(&split.path)?;
+        return Ok(OpenedSplit {
+            reader,
+            compression,
+            compressed,
+            compressed_start: 0,
+            first_line_offset: 0,
+            end: SplitEnd::EndOfFile,
+        });
+    };
+    let mut magic = [0u8; 3];
+    let sniffed = File::open(&split.path)?.read(&mut magic)?;
+    if sniffed == 3 && &magic == b"BZh" {
+        let compressed = Arc::new(AtomicU64::new(range.start));
+        let blocks = BlockRangeReader::open(&split.path, range.start, range.end, compressed.clone())?;
+        let own_bytes = blocks.own_bytes();
+        let mut reader: Box<dyn BufRead + Send> = Box::new(blocks);
+        let mut first_line_offset = 0;
+        if range.start > 0 {
+            // The first line (whole or partial) belongs to the previous range.
+            first_line_offset = skip_line(reader.as_mut())?;
+        }
+        return Ok(OpenedSplit {
+            reader,
+            compression: Compression::Bzip2,
+            compressed,
+            compressed_start: range.start,
+            first_line_offset,
+            end: SplitEnd::AtOrBefore(own_bytes),
+        });
+    }
+    if sniffed >= 2 && magic[..2] == [0x1f, 0x8b] {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "a gzip file cannot be read from an offset",
+        ));
+    }
+    open_plain_range(&split.path, range.start, range.end)
+}
+
+/// Consumes through the next newline; returns the bytes consumed.
+fn skip_line(reader: &mut dyn BufRead) -> io::Result<u64> {
+    let mut skipped = 0u64;
+    loop {
+        let available = reader.fill_buf()?;
+        if available.is_empty() {
+            return Ok(skipped);
+        }
+        let (used, done) = match memchr(available) {
+            Some(i) => (i + 1, true),
+            None => (available.len(), false),
+        };
+        reader.consume(used);
+        skipped += used as u64;
+        if done {
+            return Ok(skipped);
+        }
+    }
+}
+
 /// Opens an uncompressed file positioned at the first line starting at or
-/// after `start` (the byte before `start` is checked for a line end); also
-/// returns that line's offset.
-#[allow(clippy::type_complexity)]
-fn open_range(path: &Path, start: u64) -> io::Result<(Box<dyn BufRead + Send>, Compression, Arc<AtomicU64>, u64)> {
-    use std::io::{Seek, SeekFrom};
+/// after `start` (the byte before `start` is checked for a line end).
+fn open_plain_range(path: &Path, start: u64, end: u64) -> io::Result<OpenedSplit> {
+    use std::io::Seek;
     let mut file = File::open(path)?;
     let position = start.saturating_sub(1);
-    file.seek(SeekFrom::Start(position))?;
+    file.seek(io::SeekFrom::Start(position))?;
     let consumed = Arc::new(AtomicU64::new(position));
     let mut reader = BufReader::with_capacity(
         1 << 20,
@@ -322,15 +422,20 @@ fn open_range(path: &Path, start: u64) -> io::Result<(Box<dyn BufRead + Send>, C
             count: consumed.clone(),
         },
     );
-    let mut first_line = 0;
+    let mut first_line_offset = 0;
     if start > 0 {
         // Skip the rest of the line that crosses `start`; if the byte before
         // `start` is a newline, this consumes just that byte.
-        let mut skipped = Vec::new();
-        reader.read_until(b'\n', &mut skipped)?;
-        first_line = position + skipped.len() as u64;
+        first_line_offset = position + skip_line(&mut reader)?;
     }
-    Ok((Box::new(reader), Compression::None, consumed, first_line))
+    Ok(OpenedSplit {
+        reader: Box::new(reader),
+        compression: Compression::None,
+        compressed: consumed,
+        compressed_start: position,
+        first_line_offset,
+        end: SplitEnd::Before(end),
+    })
 }
 
 /// Takes the decoder's batch, noting its last title for progress lines.
@@ -350,15 +455,27 @@ fn finish_batch(decoder: &mut PairDecoder, stats: &ReadStats) -> RecordBatch {
 
 fn report_bad(split: &Split, bad: &BadRecord, stats: &ReadStats, config: &ReadConfig) -> Result<(), ReadError> {
     let total = stats.count_bad(bad);
-    tracing::warn!("{}: skipped a bad record at {bad}", split.path.display());
+    let location = split_location(split);
+    tracing::warn!("{location}: skipped a bad record at {bad}");
     if total > config.max_bad_records {
         return Err(ReadError::Failed(format!(
-            "{}: too many bad records ({total} > --max-bad-records {}); the last: {bad}",
-            split.path.display(),
+            "{location}: too many bad records ({total} > --max-bad-records {}); the last: {bad}",
             config.max_bad_records
         )));
     }
     Ok(())
+}
+
+/// The file, and for a range where its line numbers count from.
+fn split_location(split: &Split) -> String {
+    match split.range {
+        Some(range) if range.start > 0 => format!(
+            "{} (the part from compressed byte {}; lines counted from there)",
+            split.path.display(),
+            range.start
+        ),
+        _ => split.path.display().to_string(),
+    }
 }
 
 fn compression_name(c: Compression) -> &'static str {
@@ -476,6 +593,61 @@ mod tests {
         assert_eq!(sequential, (1..=300).collect::<Vec<_>>());
         for _ in 0..60 {
             let mut cuts: Vec<u64> = (0..rng.below(12)).map(|_| rng.below(size)).collect();
+            cuts.extend([0, size]);
+            cuts.sort();
+            cuts.dedup();
+            let mut ids = Vec::new();
+            for w in cuts.windows(2) {
+                let piece = Split {
+                    range: Some(ByteRange { start: w[0], end: w[1] }),
+                    ..whole.clone()
+                };
+                ids.extend(page_ids_of(&piece));
+            }
+            assert_eq!(ids, sequential, "cuts {cuts:?}");
+        }
+        std::fs::remove_file(&path).unwrap();
+    }
+
+    #[test]
+    fn reading_bzip2_block_ranges_at_random_boundaries_gives_each_page_exactly_once() {
+        use crate::dump::input::ByteRange;
+        use std::io::Write;
+        let mut rng = XorShift(0xb21b_10c5_0000_0042);
+        let path = std::env::temp_dir().join(format!("wikitok-bz2-ranges-{}.json.bz2", std::process::id()));
+        // Random-ish text compresses poorly, so level-1 (100k) blocks are many;
+        // two streams back to back, as pbzip2 writes them.
+        let mut file = Vec::new();
+        let mut id = 0;
+        for _stream in 0..2 {
+            let mut dump = String::new();
+            for _ in 0..150 {
+                id += 1;
+                dump.push_str(&format!("{{\"index\":{{\"_id\":\"{id}\"}}}}\n"));
+                let text: String = (0..rng.below(12_000))
+                    .map(|_| (b'a' + rng.below(26) as u8) as char)
+                    .collect();
+                dump.push_str(&format!(
+                    "{{\"namespace\":0,\"title\":\"T{id}\",\"text\":\"{text}\"}}\n"
+                ));
+            }
+            let mut encoder = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::new(1));
+            encoder.write_all(dump.as_bytes()).unwrap();
+            file.extend(encoder.finish().unwrap());
+        }
+        std::fs::write(&path, &file).unwrap();
+        let size = file.len() as u64;
+        let whole = Split {
+            path: path.clone(),
+            size,
+            label: "t".into(),
+            index_name: None,
+            range: None,
+        };
+        let sequential = page_ids_of(&whole);
+        assert_eq!(sequential, (1..=300).collect::<Vec<_>>());
+        for _ in 0..25 {
+            let mut cuts: Vec<u64> = (0..rng.below(10)).map(|_| rng.below(size)).collect();
             cuts.extend([0, size]);
             cuts.sort();
             cuts.dedup();

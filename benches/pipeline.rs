@@ -21,7 +21,7 @@ use wikitok::dump::decode::DecodeOptions;
 use wikitok::dump::input::discover_splits;
 use wikitok::dump::reader::{read_split, ReadConfig};
 use wikitok::dump::stats::ReadStats;
-use wikitok::tokenizer::{register_tokenizer_udfs, TokenizerSet};
+use wikitok::tokenizer::{register_tokenizer_udfs, TokenizerBackend, TokenizerSet};
 
 const TOKENIZER: &str = "data/samples/tokenizer/cl100k_base.tokenizer.json";
 
@@ -80,7 +80,7 @@ fn decode(c: &mut Criterion) {
 
 fn tokenize_udf(c: &mut Criterion) {
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let tokenizers = Arc::new(TokenizerSet::load(&[TOKENIZER.to_string()]).unwrap());
+    let tokenizers = Arc::new(TokenizerSet::load(&[TOKENIZER.to_string()], TokenizerBackend::Hf).unwrap());
     let json = String::from_utf8(sample_json()).unwrap();
     let texts: Vec<String> = json
         .lines()

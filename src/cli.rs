@@ -14,6 +14,7 @@ use crate::progress::ProgressMode;
 use crate::runtime::{default_memory_limit, parse_memory_limit, parse_size, RuntimeSettings};
 use crate::script::parse_define;
 use crate::shard::Shard;
+use crate::tokenizer::TokenizerBackend;
 use crate::writer::WriteOptions;
 
 /// Where the embedded sample lives, relative to the repository root.
@@ -79,6 +80,11 @@ pub struct JobArgs {
     /// A Hugging Face tokenizer.json, as PATH or NAME=PATH; repeatable; the first is the default.
     #[arg(long, default_value = DEFAULT_TOKENIZER)]
     pub tokenizer: Vec<String>,
+
+    /// Who encodes page text: `fast` (exact byte-level BPE, for cl100k/GPT-2/Llama-3-style
+    /// files), `hf` (Hugging Face tokenizers), or `auto` (fast when the file allows it).
+    #[arg(long, value_enum, default_value_t = TokenizerBackend::Auto, env = "WIKITOK_TOKENIZER_BACKEND")]
+    pub tokenizer_backend: TokenizerBackend,
 
     /// Output directory, available to SQL as ${output}.
     #[arg(long, default_value = "out")]
@@ -180,6 +186,7 @@ impl JobArgs {
         Ok(JobConfig {
             inputs: self.input.clone(),
             tokenizers: self.tokenizer.clone(),
+            tokenizer_backend: self.tokenizer_backend,
             output: self.output.clone(),
             partitions,
             variables,

@@ -33,7 +33,7 @@ use crate::runtime::{
 use crate::script::substitute_variables;
 use crate::shard::Shard;
 use crate::summary::{Markers, OutputSummary, RunSummary};
-use crate::tokenizer::{register_tokenizer_udfs, TokenizerSet};
+use crate::tokenizer::{register_tokenizer_udfs, TokenizerBackend, TokenizerSet};
 use crate::writer::{partition_names, write_partitions, WriteOptions, WriteReport};
 
 /// Everything a run needs, as given on the command line.
@@ -42,6 +42,7 @@ pub struct JobConfig {
     pub inputs: Vec<String>,
     /// `PATH` or `NAME=PATH`; the first is the default tokenizer.
     pub tokenizers: Vec<String>,
+    pub tokenizer_backend: TokenizerBackend,
     pub output: PathBuf,
     /// Target partitions for DataFusion (joins, aggregations, repartitioning).
     pub partitions: usize,
@@ -97,7 +98,7 @@ impl Job {
             tracing::info!("shard {shard}: {} of {all} input splits", splits.len());
         }
         check_bzip2_files_are_whole(&splits)?;
-        let tokenizers = Arc::new(TokenizerSet::load(&config.tokenizers)?);
+        let tokenizers = Arc::new(TokenizerSet::load(&config.tokenizers, config.tokenizer_backend)?);
         check_spill_dirs(&config.runtime.spill_dirs)?;
         let (runtime, memory_pool) = build_runtime(&config.runtime)?;
         let partitions = config.partitions.max(1).max(splits.len());

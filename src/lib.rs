@@ -2,7 +2,7 @@
 //! Arrow and DataFusion.
 //!
 //! - [`dump`]: the dump source, the streaming `pages` table;
-//! - [`tokenizer`]: the tokenizer UDFs;
+//! - [`tokenizer`]: the tokenizer UDFs; [`fast_bpe`]: their exact fast BPE backend;
 //! - [`writer`]: the parallel, atomic Parquet writer behind `COPY`;
 //! - [`script`]: SQL files and their variables;
 //! - [`job`]: the job runner tying them together;
@@ -13,6 +13,7 @@
 
 pub mod cli;
 pub mod dump;
+pub mod fast_bpe;
 pub mod head;
 pub mod job;
 pub mod progress;

@@ -13,12 +13,17 @@
 //! The functions are vectorized: each call receives a whole string column and
 //! builds the Arrow `List<UInt32>` (or `Int64`) result directly, one values
 //! buffer and one offsets buffer per batch.
+//!
+//! Byte-level BPE files (cl100k, GPT-2, Llama 3 style) are encoded by the
+//! exact fast backend ([`crate::fast_bpe`]) unless `--tokenizer-backend hf`;
+//! everything else, and what needs the file's post-processor
+//! (`tokenize_with_special_tokens`) or decoder, goes through Hugging Face.
 
 use std::collections::BTreeMap;
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use anyhow::{anyhow, bail, Context};
 use arrow::array::{Array, ArrayRef, AsArray, Int64Builder, ListArray, StringArray, UInt32Array};
@@ -30,16 +35,37 @@ use datafusion::logical_expr::{
 };
 use datafusion::prelude::SessionContext;
 
+use crate::fast_bpe::{FastBpe, Unsupported};
+
+/// Which implementation encodes page text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum TokenizerBackend {
+    /// The fast backend when the file's shape allows exact results, else Hugging Face.
+    #[default]
+    Auto,
+    /// Hugging Face `tokenizers` always.
+    Hf,
+    /// The fast backend; a tokenizer it cannot reproduce exactly is an error.
+    Fast,
+}
+
 /// A loaded tokenizer, configured never to truncate or pad.
 #[derive(Debug)]
 pub struct PageTokenizer {
     pub name: String,
     pub path: PathBuf,
     inner: tokenizers::Tokenizer,
+    /// Set (to `Some` when the fast backend encodes this tokenizer's text)
+    /// once the backend is decided; see [`PageTokenizer::fast`].
+    fast: Arc<OnceLock<Option<FastBpe>>>,
 }
 
 impl PageTokenizer {
     pub fn from_file(name: &str, path: &Path) -> anyhow::Result<Self> {
+        Self::with_backend(name, path, TokenizerBackend::Hf)
+    }
+
+    pub fn with_backend(name: &str, path: &Path, backend: TokenizerBackend) -> anyhow::Result<Self> {
         if !path.is_file() {
             bail!(
                 "tokenizer {name:?}: {} does not exist (pass --tokenizer PATH to a Hugging Face tokenizer.json)",
@@ -63,17 +89,59 @@ impl PageTokenizer {
             .map_err(|e| anyhow!("tokenizer {}: {e}", path.display()))?;
         inner.with_padding(None);
         inner.set_encode_special_tokens(true);
+        let fast = Arc::new(OnceLock::new());
+        match backend {
+            TokenizerBackend::Hf => {
+                tracing::info!(tokenizer = name, "backend: hf (as requested)");
+                let _ = fast.set(None);
+            }
+            TokenizerBackend::Fast => {
+                let json = std::fs::read_to_string(path).with_context(|| format!("tokenizer {}", path.display()))?;
+                match FastBpe::from_tokenizer_json(&json) {
+                    Ok(encoder) => {
+                        tracing::info!(tokenizer = name, "backend: fast (exact byte-level BPE, as requested)");
+                        let _ = fast.set(Some(encoder));
+                    }
+                    Err(reason) => bail!(
+                        "tokenizer {}: --tokenizer-backend fast cannot reproduce this tokenizer exactly: {reason} \
+                         (use --tokenizer-backend auto or hf)",
+                        path.display()
+                    ),
+                }
+            }
+            TokenizerBackend::Auto => build_fast_in_background(name, path, fast.clone()),
+        }
         Ok(PageTokenizer {
             name: name.to_string(),
             path: path.to_path_buf(),
             inner,
+            fast,
         })
+    }
+
+    /// The fast encoder, if this tokenizer uses it. With `auto` it is built
+    /// in the background (~0.5 s for cl100k) while the scan starts; the first
+    /// batch to be tokenized waits for it.
+    fn fast(&self) -> Option<&FastBpe> {
+        self.fast.wait().as_ref()
+    }
+
+    /// `fast` or `hf`: which implementation encodes page text.
+    pub fn backend_name(&self) -> &'static str {
+        if self.fast().is_some() {
+            "fast"
+        } else {
+            "hf"
+        }
     }
 
     /// Token ids of `text`; with `special_tokens`, the tokenizer's
     /// post-processor adds its special tokens (e.g. BERT's `[CLS]`/`[SEP]`).
     pub fn encode(&self, text: &str, special_tokens: bool) -> std::result::Result<Vec<u32>, tokenizers::Error> {
-        Ok(self.inner.encode_fast(text, special_tokens)?.get_ids().to_vec())
+        match self.fast() {
+            Some(fast) if !special_tokens => Ok(fast.encode(text)),
+            _ => Ok(self.inner.encode_fast(text, special_tokens)?.get_ids().to_vec()),
+        }
     }
 }
 
@@ -90,7 +158,7 @@ pub struct TokenizerSet {
 impl TokenizerSet {
     /// Loads `NAME=PATH` or `PATH` specs; a bare path is named after its file
     /// (`cl100k_base.tokenizer.json` → `cl100k_base`).
-    pub fn load(specs: &[String]) -> anyhow::Result<Self> {
+    pub fn load(specs: &[String], backend: TokenizerBackend) -> anyhow::Result<Self> {
         let mut by_name = BTreeMap::new();
         let mut default = None;
         for spec in specs {
@@ -98,8 +166,9 @@ impl TokenizerSet {
                 Some((name, path)) if !name.contains(['/', '\\']) => (name.to_string(), PathBuf::from(path)),
                 _ => (default_tokenizer_name(Path::new(spec)), PathBuf::from(spec)),
             };
-            let tokenizer = PageTokenizer::from_file(&name, &path).with_context(|| format!("--tokenizer {spec}"))?;
-            tracing::info!(tokenizer = %name, path = %path.display(), "loaded tokenizer");
+            let tokenizer =
+                PageTokenizer::with_backend(&name, &path, backend).with_context(|| format!("--tokenizer {spec}"))?;
+            tracing::info!(tokenizer = %name, path = %path.display(), ?backend, "loaded tokenizer");
             default.get_or_insert_with(|| name.clone());
             if by_name.insert(name.clone(), Arc::new(tokenizer)).is_some() {
                 bail!("--tokenizer: the name {name:?} is given twice");
@@ -164,6 +233,40 @@ impl PageTokenizer {
     pub fn id_to_token(&self, id: u32) -> Option<String> {
         self.inner.id_to_token(id)
     }
+}
+
+/// Decides `auto` off the main thread: builds the fast encoder if the file
+/// allows exact results, else settles on Hugging Face. The cell is always
+/// set, even if building panics, so nobody waits forever.
+fn build_fast_in_background(name: &str, path: &Path, cell: Arc<OnceLock<Option<FastBpe>>>) {
+    let name = name.to_string();
+    let path = path.to_path_buf();
+    std::thread::spawn(move || {
+        let started = std::time::Instant::now();
+        let built = std::panic::catch_unwind(|| {
+            let json = std::fs::read_to_string(&path).map_err(|e| Unsupported(e.to_string()))?;
+            FastBpe::from_tokenizer_json(&json)
+        });
+        let encoder = match built {
+            Ok(Ok(encoder)) => {
+                tracing::info!(
+                    tokenizer = %name,
+                    "backend: fast (exact byte-level BPE), ready in {:.2} s",
+                    started.elapsed().as_secs_f64()
+                );
+                Some(encoder)
+            }
+            Ok(Err(reason)) => {
+                tracing::info!(tokenizer = %name, "backend: hf (the fast backend does not apply: {reason})");
+                None
+            }
+            Err(_) => {
+                tracing::warn!(tokenizer = %name, "backend: hf (building the fast backend failed)");
+                None
+            }
+        };
+        let _ = cell.set(encoder);
+    });
 }
 
 fn default_tokenizer_name(path: &Path) -> String {
@@ -513,13 +616,19 @@ fn encode_to_lists(tokenizer: &PageTokenizer, texts: &StringArray, special_token
     let mut offsets: Vec<i32> = Vec::with_capacity(texts.len() + 1);
     offsets.push(0);
     let mut values: Vec<u32> = Vec::with_capacity(texts.value_data().len() / 3);
+    let fast = tokenizer.fast();
     for i in 0..texts.len() {
         if texts.is_valid(i) {
-            let encoding = tokenizer
-                .inner
-                .encode_fast(texts.value(i), special_tokens)
-                .map_err(encode_error)?;
-            values.extend_from_slice(encoding.get_ids());
+            match fast {
+                Some(fast) if !special_tokens => fast.encode_into(texts.value(i), &mut values),
+                _ => {
+                    let encoding = tokenizer
+                        .inner
+                        .encode_fast(texts.value(i), special_tokens)
+                        .map_err(encode_error)?;
+                    values.extend_from_slice(encoding.get_ids());
+                }
+            }
         }
         let end = i32::try_from(values.len()).map_err(|_| {
             DataFusionError::Execution("more than 2^31 tokens in one batch; lower the batch size".into())
@@ -541,12 +650,16 @@ fn encode_to_lists(tokenizer: &PageTokenizer, texts: &StringArray, special_token
 fn count_tokens(tokenizer: &PageTokenizer, texts: &StringArray) -> Result<(ArrayRef, u64)> {
     let mut counts = Int64Builder::with_capacity(texts.len());
     let mut total = 0;
+    let fast = tokenizer.fast();
     for text in texts.iter() {
         match text {
             Some(text) => {
-                let encoding = tokenizer.inner.encode_fast(text, false).map_err(encode_error)?;
-                counts.append_value(encoding.len() as i64);
-                total += encoding.len() as u64;
+                let count = match fast {
+                    Some(fast) => fast.count(text),
+                    None => tokenizer.inner.encode_fast(text, false).map_err(encode_error)?.len(),
+                };
+                counts.append_value(count as i64);
+                total += count as u64;
             }
             None => counts.append_null(),
         }

@@ -13,6 +13,11 @@ fn tokenize_sql_on_the_samples_matches_tiktoken_and_reads_in_duckdb_and_pyarrow(
     let out = scratch("tokenize-samples");
     let run = wikitok(&["run", "sql/tokenize.sql", "--output", out.to_str().unwrap()]);
     assert!(run.status.success());
+    assert!(
+        stderr(&run).contains("backend: fast"),
+        "cl100k uses the fast backend by default: {}",
+        stderr(&run)
+    );
 
     // One file per input split (4 enwiki shards + 1 bgwiki shard), named after it.
     let files = files_under(&out.join("tokens"));
@@ -50,6 +55,20 @@ fn tokenize_sql_on_the_samples_matches_tiktoken_and_reads_in_duckdb_and_pyarrow(
         "{summary}"
     );
     assert_eq!(summary["pages_written"].as_u64().unwrap(), 107, "{summary}");
+
+    // Hugging Face, forced, gives the same ids (checked against tiktoken too).
+    let hf_out = scratch("tokenize-samples-hf");
+    let hf = wikitok(&[
+        "run",
+        "sql/tokenize.sql",
+        "--output",
+        hf_out.to_str().unwrap(),
+        "--tokenizer-backend",
+        "hf",
+    ]);
+    assert!(hf.status.success());
+    assert!(stderr(&hf).contains("backend: hf"), "{}", stderr(&hf));
+    check_against_reference(&hf_out.join("tokens"), "tests/reference/samples_cl100k.tsv");
 }
 
 /// Runs the Python judge: DuckDB and pyarrow read the output, ids are
@@ -66,17 +85,21 @@ fn check_against_reference(tokens_dir: &std::path::Path, reference: &str) {
 fn adversarial_text_and_missing_text_match_tiktoken() {
     // CJK, emoji/ZWJ, RTL, combining marks, literal <|endoftext|>, whitespace
     // and digit runs, empty/null/missing text, other namespaces, a 3 MB page.
-    let out = scratch("adversarial");
-    let run = wikitok(&[
-        "run",
-        "sql/tokenize.sql",
-        "--input",
-        "tests/reference/adversarial",
-        "--output",
-        out.to_str().unwrap(),
-    ]);
-    assert!(run.status.success());
-    check_against_reference(&out.join("tokens"), "tests/reference/adversarial_cl100k.tsv");
+    for backend in ["fast", "hf"] {
+        let out = scratch(&format!("adversarial-{backend}"));
+        let run = wikitok(&[
+            "run",
+            "sql/tokenize.sql",
+            "--input",
+            "tests/reference/adversarial",
+            "--output",
+            out.to_str().unwrap(),
+            "--tokenizer-backend",
+            backend,
+        ]);
+        assert!(run.status.success(), "{}", stderr(&run));
+        check_against_reference(&out.join("tokens"), "tests/reference/adversarial_cl100k.tsv");
+    }
 }
 
 #[test]

@@ -1,0 +1,308 @@
+//! The exact fast BPE backend: byte-level BPE `tokenizer.json` files (GPT-2,
+//! cl100k, Llama 3 style) encoded with GitHub's `bpe` crate instead of
+//! Hugging Face `tokenizers`.
+//!
+//! `bpe`'s backtracking encoder gives tiktoken's result — at each step merge
+//! the adjacent pair whose merged token has the lowest id — in linear time,
+//! and `bpe-openai` pre-tokenizes with `regex-automata` instead of a
+//! backtracking regex engine. That equals Hugging Face's result when
+//! 1. the file's merges are in the same order as the ids of the tokens they
+//!    make (checked: then "lowest merge rank" and "lowest id" agree), and
+//!    every token encodes to itself (checked by `bpe` while building);
+//! 2. the pipeline around the model is only a regex split plus the byte-level
+//!    alphabet: no normalizer (or NFC), no prefix space, no byte fallback, no
+//!    dropout, no non-special added tokens (special ones are ordinary text
+//!    here, as everywhere in wikitok).
+//!
+//! The split regex is the file's own. Its one look-ahead, `\s+(?!\S)`
+//! ("a whitespace run, leaving its last character to the next piece"), is
+//! not supported by finite automata; it is rewritten as `bpe-openai` does for
+//! cl100k: `\s+$` in the preceding pattern, then `\s+\s` with its last
+//! character given back. Any other look-around means the file is not
+//! supported, and `auto` falls back to Hugging Face.
+//!
+//! Exactness is also proven by tests against Hugging Face on every sample page
+//! and on adversarial text (see `tests/tokenizer_backends.rs`).
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+
+use bpe::byte_pair_encoding::{find_hash_factor_for_dictionary, BytePairEncoding};
+use serde_json::Value;
+
+/// GPT-2's split pattern, used by `ByteLevel` pre-tokenizers with `use_regex`.
+const GPT2_PATTERN: &str = r"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+";
+const WHITESPACE_LOOKAHEAD: &str = r"\s+(?!\S)";
+
+/// Why a tokenizer file cannot use the fast backend.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unsupported(pub String);
+
+impl fmt::Display for Unsupported {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+fn unsupported<T>(reason: impl Into<String>) -> Result<T, Unsupported> {
+    Err(Unsupported(reason.into()))
+}
+
+/// A byte-level BPE tokenizer that gives Hugging Face's ids, faster.
+pub struct FastBpe {
+    tokenizer: bpe_openai::Tokenizer,
+}
+
+impl fmt::Debug for FastBpe {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FastBpe")
+            .field("tokens", &self.tokenizer.bpe.num_tokens())
+            .finish()
+    }
+}
+
+impl FastBpe {
+    /// Builds the fast encoder from a `tokenizer.json`'s text, or says why
+    /// the file's tokenizer is of a shape it cannot reproduce exactly.
+    pub fn from_tokenizer_json(json: &str) -> Result<Self, Unsupported> {
+        let file: Value = serde_json::from_str(json).map_err(|e| Unsupported(format!("not JSON: {e}")))?;
+        let nfc = match file.get("normalizer") {
+            None | Some(Value::Null) => false,
+            Some(n) if n["type"] == "NFC" => true,
+            Some(n) => return unsupported(format!("normalizer {}", n["type"])),
+        };
+        let pattern = split_pattern(&file["pre_tokenizer"])?;
+        let tokens = byte_tokens_in_id_order(&file)?;
+        check_merge_order(&file["model"])?;
+        let patterns = automaton_patterns(&pattern)?;
+        let hash_factor = find_hash_factor_for_dictionary(tokens.iter().cloned());
+        // `bpe` asserts while building that every token encodes to itself; a
+        // vocabulary for which that fails is not a proper BPE dictionary.
+        let bpe = std::panic::catch_unwind(move || BytePairEncoding::from_dictionary(tokens, Some(hash_factor)))
+            .map_err(|_| Unsupported("some vocabulary token does not encode to itself".into()))?;
+        let pattern_refs: Vec<(&str, bool)> = patterns.iter().map(|(p, l)| (p.as_str(), *l)).collect();
+        let tokenizer = bpe_openai::Tokenizer::new_lookahead(bpe, &pattern_refs, nfc)
+            .map_err(|e| Unsupported(format!("split regex: {e}")))?;
+        Ok(FastBpe { tokenizer })
+    }
+
+    /// The token ids of `text`, as Hugging Face's `encode(text, false)` gives
+    /// them with special tokens treated as text.
+    pub fn encode(&self, text: &str) -> Vec<u32> {
+        self.tokenizer.encode(text)
+    }
+
+    /// Appends the ids of `text` to `out` (no intermediate vector per page).
+    pub fn encode_into(&self, text: &str, out: &mut Vec<u32>) {
+        let text = self.tokenizer.normalize(text);
+        for piece in self.tokenizer.split(text.as_str()) {
+            out.extend(self.tokenizer.bpe.encode_via_backtracking(piece.as_bytes()));
+        }
+    }
+
+    pub fn count(&self, text: &str) -> usize {
+        self.tokenizer.count(text)
+    }
+}
+
+/// The split regex of a byte-level pre-tokenizer.
+fn split_pattern(pre_tokenizer: &Value) -> Result<String, Unsupported> {
+    let byte_level_ok = |p: &Value, needs_regex: bool| {
+        p["type"] == "ByteLevel"
+            && p["add_prefix_space"] != true
+            && (p["use_regex"] == needs_regex || (needs_regex && p.get("use_regex").is_none()))
+    };
+    match pre_tokenizer["type"].as_str() {
+        Some("ByteLevel") if byte_level_ok(pre_tokenizer, true) => Ok(GPT2_PATTERN.to_string()),
+        Some("Sequence") => {
+            let steps = pre_tokenizer["pretokenizers"]
+                .as_array()
+                .map(Vec::as_slice)
+                .unwrap_or(&[]);
+            match steps {
+                [split, byte_level]
+                    if split["type"] == "Split"
+                        && split["behavior"] == "Isolated"
+                        && split["invert"] != true
+                        && byte_level_ok(byte_level, false) =>
+                {
+                    match split["pattern"]["Regex"].as_str() {
+                        Some(regex) => Ok(regex.to_string()),
+                        None => unsupported("the Split pre-tokenizer has no regex pattern"),
+                    }
+                }
+                _ => unsupported("the pre-tokenizer is not a regex Split followed by ByteLevel"),
+            }
+        }
+        _ => unsupported(format!("pre-tokenizer {}", pre_tokenizer["type"])),
+    }
+}
+
+/// The split regex as `bpe-openai` patterns: (pattern, ends in a one-character look-ahead).
+fn automaton_patterns(pattern: &str) -> Result<Vec<(String, bool)>, Unsupported> {
+    let parts: Vec<&str> = pattern.split(&format!("|{WHITESPACE_LOOKAHEAD}|")).collect();
+    let [before, after] = parts.as_slice() else {
+        if ["(?=", "(?!", "(?<"].iter().any(|l| pattern.contains(l)) {
+            return unsupported("the split regex uses look-around other than `|\\s+(?!\\S)|`");
+        }
+        return Ok(vec![(pattern.to_string(), false)]);
+    };
+    if ["(?=", "(?!", "(?<"]
+        .iter()
+        .any(|l| before.contains(l) || after.contains(l))
+    {
+        return unsupported("the split regex uses look-around other than `|\\s+(?!\\S)|`");
+    }
+    Ok(vec![
+        (format!("{before}|\\s+$"), false),
+        (r"\s+\s".to_string(), true),
+        (after.to_string(), false),
+    ])
+}
+
+/// GPT-2's byte-level alphabet: the printable character standing for each byte.
+fn byte_level_alphabet() -> HashMap<char, u8> {
+    let mut printable: Vec<u8> = (b'!'..=b'~').chain(0xA1..=0xAC).chain(0xAE..=0xFF).collect();
+    let mut chars: Vec<u32> = printable.iter().map(|&b| u32::from(b)).collect();
+    let mut next = 256;
+    for b in 0..=255u8 {
+        if !printable.contains(&b) {
+            printable.push(b);
+            chars.push(next);
+            next += 1;
+        }
+    }
+    printable
+        .into_iter()
+        .zip(chars)
+        .map(|(b, c)| (char::from_u32(c).expect("valid code point"), b))
+        .collect()
+}
+
+/// The model's tokens as bytes, indexed by id (added tokens left out).
+fn byte_tokens_in_id_order(file: &Value) -> Result<Vec<Vec<u8>>, Unsupported> {
+    let model = &file["model"];
+    if model["type"] != "BPE" {
+        return unsupported(format!("model {}", model["type"]));
+    }
+    if model["byte_fallback"] == true {
+        return unsupported("byte fallback");
+    }
+    if !model["dropout"].is_null() {
+        return unsupported("BPE dropout");
+    }
+    for affix in ["continuing_subword_prefix", "end_of_word_suffix"] {
+        if model[affix].as_str().is_some_and(|s| !s.is_empty()) {
+            return unsupported(affix.replace('_', " "));
+        }
+    }
+    let mut added = HashSet::new();
+    for token in file["added_tokens"].as_array().map(Vec::as_slice).unwrap_or(&[]) {
+        if token["special"] != true {
+            return unsupported(format!("non-special added token {}", token["content"]));
+        }
+        added.insert(token["id"].as_u64().unwrap_or(u64::MAX));
+    }
+    let Some(vocab) = model["vocab"].as_object() else {
+        return unsupported("the model has no vocab object");
+    };
+    let alphabet = byte_level_alphabet();
+    let mut by_id: Vec<Option<Vec<u8>>> = vec![None; vocab.len()];
+    for (token, id) in vocab {
+        let Some(id) = id.as_u64() else {
+            return unsupported(format!("vocab id of {token:?} is not a number"));
+        };
+        if added.contains(&id) {
+            continue;
+        }
+        let bytes: Option<Vec<u8>> = token.chars().map(|c| alphabet.get(&c).copied()).collect();
+        let Some(bytes) = bytes else {
+            return unsupported(format!("vocab token {token:?} is not in the byte-level alphabet"));
+        };
+        match by_id.get_mut(id as usize) {
+            Some(slot) => *slot = Some(bytes),
+            None => return unsupported(format!("vocab ids are not contiguous (id {id})")),
+        }
+    }
+    while by_id.last().is_some_and(Option::is_none) {
+        by_id.pop();
+    }
+    by_id
+        .into_iter()
+        .enumerate()
+        .map(|(id, bytes)| bytes.ok_or_else(|| Unsupported(format!("vocab id {id} is missing"))))
+        .collect()
+}
+
+/// Merge `i` must make a token with a larger id than merge `i - 1`'s.
+fn check_merge_order(model: &Value) -> Result<(), Unsupported> {
+    let vocab = model["vocab"].as_object().expect("checked by byte_tokens_in_id_order");
+    let merges = model["merges"].as_array().map(Vec::as_slice).unwrap_or(&[]);
+    let mut previous: Option<u64> = None;
+    for merge in merges {
+        let (left, right) = match merge {
+            Value::String(s) => match s.split_once(' ') {
+                Some(pair) => pair,
+                None => return unsupported(format!("merge {s:?} is not a pair")),
+            },
+            Value::Array(pair) if pair.len() == 2 => (pair[0].as_str().unwrap_or(""), pair[1].as_str().unwrap_or("")),
+            other => return unsupported(format!("merge {other} is not a pair")),
+        };
+        let merged = format!("{left}{right}");
+        let Some(id) = vocab.get(&merged).and_then(Value::as_u64) else {
+            return unsupported(format!(
+                "merge {left:?} + {right:?} makes {merged:?}, which is not in the vocab"
+            ));
+        };
+        if previous.is_some_and(|p| id <= p) {
+            return unsupported(format!(
+                "merge order differs from id order at {merged:?} (id {id}); only Hugging Face reproduces it"
+            ));
+        }
+        previous = Some(id);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_byte_level_alphabet_covers_every_byte_once() {
+        let alphabet = byte_level_alphabet();
+        assert_eq!(alphabet.len(), 256);
+        let bytes: HashSet<u8> = alphabet.values().copied().collect();
+        assert_eq!(bytes.len(), 256);
+        assert_eq!(alphabet[&'Ġ'], b' ');
+        assert_eq!(alphabet[&'a'], b'a');
+    }
+
+    #[test]
+    fn the_whitespace_look_ahead_is_rewritten_and_other_look_arounds_refused() {
+        let patterns = automaton_patterns(r"a+|\s+(?!\S)|\s+").unwrap();
+        assert_eq!(
+            patterns,
+            [
+                (r"a+|\s+$".to_string(), false),
+                (r"\s+\s".to_string(), true),
+                (r"\s+".to_string(), false)
+            ]
+        );
+        assert!(automaton_patterns(r"a(?=b)|\s+").is_err());
+        assert_eq!(
+            automaton_patterns(r"\w+|\s+").unwrap(),
+            [(r"\w+|\s+".to_string(), false)]
+        );
+    }
+
+    #[test]
+    fn files_of_other_shapes_say_why() {
+        let bert = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/bert-base-uncased.tokenizer.json"),
+        )
+        .unwrap();
+        let reason = FastBpe::from_tokenizer_json(&bert).unwrap_err();
+        assert!(reason.0.contains("normalizer"), "{reason}");
+    }
+}

@@ -80,7 +80,6 @@ fn decode(c: &mut Criterion) {
 
 fn tokenize_udf(c: &mut Criterion) {
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let tokenizers = Arc::new(TokenizerSet::load(&[TOKENIZER.to_string()], TokenizerBackend::Hf).unwrap());
     let json = String::from_utf8(sample_json()).unwrap();
     let texts: Vec<String> = json
         .lines()
@@ -92,31 +91,40 @@ fn tokenize_udf(c: &mut Criterion) {
                 .map(str::to_string)
         })
         .collect();
-    let tokens: usize = texts
-        .iter()
-        .map(|t| tokenizers.default_tokenizer().encode(t, false).unwrap().len())
-        .sum();
     let schema = Arc::new(Schema::new(vec![Field::new("text", DataType::Utf8, true)]));
-    let batch = RecordBatch::try_new(schema.clone(), vec![Arc::new(StringArray::from(texts))]).unwrap();
-    let ctx = SessionContext::new();
-    ctx.register_table("texts", Arc::new(MemTable::try_new(schema, vec![vec![batch]]).unwrap()))
-        .unwrap();
-    register_tokenizer_udfs(&ctx, tokenizers);
+    let batch = RecordBatch::try_new(schema.clone(), vec![Arc::new(StringArray::from(texts.clone()))]).unwrap();
     let mut group = c.benchmark_group("tokenize_udf");
     group.sample_size(10);
-    group.throughput(Throughput::Elements(tokens as u64));
-    group.bench_function("cl100k_hf_one_core", |b| {
-        b.iter(|| {
-            runtime.block_on(async {
-                ctx.sql("SELECT tokenize(text) FROM texts")
-                    .await
-                    .unwrap()
-                    .collect()
-                    .await
-                    .unwrap()
+    for (name, backend) in [
+        ("cl100k_hf_one_core", TokenizerBackend::Hf),
+        ("cl100k_fast_one_core", TokenizerBackend::Fast),
+    ] {
+        let tokenizers = Arc::new(TokenizerSet::load(&[TOKENIZER.to_string()], backend).unwrap());
+        let tokens: usize = texts
+            .iter()
+            .map(|t| tokenizers.default_tokenizer().encode(t, false).unwrap().len())
+            .sum();
+        let ctx = SessionContext::new();
+        ctx.register_table(
+            "texts",
+            Arc::new(MemTable::try_new(schema.clone(), vec![vec![batch.clone()]]).unwrap()),
+        )
+        .unwrap();
+        register_tokenizer_udfs(&ctx, tokenizers);
+        group.throughput(Throughput::Elements(tokens as u64));
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                runtime.block_on(async {
+                    ctx.sql("SELECT tokenize(text) FROM texts")
+                        .await
+                        .unwrap()
+                        .collect()
+                        .await
+                        .unwrap()
+                })
             })
-        })
-    });
+        });
+    }
     group.finish();
 }
 

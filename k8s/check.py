@@ -23,7 +23,7 @@ import yaml
 K8S = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(K8S)
 KUBERNETES_VERSION = "1.33"
-KUSTOMIZATIONS = ["", "overlays/enwiki", "overlays/smallwiki", "download"]
+KUSTOMIZATIONS = ["", "overlays/enwiki", "overlays/smallwiki", "overlays/s3", "overlays/wikimedia-http", "download"]
 
 
 class Failure(Exception):

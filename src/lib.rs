@@ -9,11 +9,14 @@
 //! - [`runtime`]: memory limit and spill directories;
 //! - [`shard`]: scale-out over machines;
 //! - [`progress`], [`summary`]: what a run reports;
-//! - [`cli`]: the command line.
+//! - [`cli`]: the command line;
+//! - `fuzzing`: the bodies of the cargo-fuzz targets in `fuzz/`.
 
 pub mod cli;
 pub mod dump;
 pub mod fast_bpe;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod head;
 pub mod job;
 pub mod progress;

@@ -120,6 +120,7 @@ mod tests {
             label: label.into(),
             index_name: None,
             range: None,
+            remote: None,
         }
     }
 

@@ -8,8 +8,11 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
+
+use super::remote::{discover_remote, is_remote, RemoteObject};
 
 /// One independently decodable piece of the input.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,6 +30,8 @@ pub struct Split {
     /// whose pairs this split owns (those whose action line starts in it — for
     /// bzip2, in the blocks that start in it).
     pub range: Option<ByteRange>,
+    /// Set for an `s3://`, `gs://`, `az://` or `http(s)://` input; `path` then holds its URL.
+    pub remote: Option<Arc<RemoteObject>>,
 }
 
 /// A half-open byte range of a file.
@@ -118,7 +123,12 @@ fn is_splittable(path: &Path) -> bool {
 pub fn discover_splits(inputs: &[String], allow_incomplete: bool) -> Result<Vec<Split>> {
     let mut seen = BTreeSet::new();
     let mut paths = Vec::new();
+    let mut splits = Vec::new();
     for input in inputs {
+        if is_remote(input) {
+            splits.extend(discover_remote_splits(input, allow_incomplete)?);
+            continue;
+        }
         let found = expand_input(input)?;
         if found.is_empty() {
             bail!("input {input:?}: no dump files found (looked for *.json, *.json.gz, *.json.bz2)");
@@ -130,7 +140,6 @@ pub fn discover_splits(inputs: &[String], allow_incomplete: bool) -> Result<Vec<
             }
         }
     }
-    let mut splits = Vec::with_capacity(paths.len());
     for path in paths {
         let size = std::fs::metadata(&path)
             .with_context(|| format!("input {}", path.display()))?
@@ -152,9 +161,40 @@ pub fn discover_splits(inputs: &[String], allow_incomplete: bool) -> Result<Vec<
             size,
             index_name,
             range: None,
+            remote: None,
         });
     }
     disambiguate_labels(&mut splits);
+    Ok(splits)
+}
+
+fn discover_remote_splits(input: &str, allow_incomplete: bool) -> Result<Vec<Split>> {
+    let (objects, markers) = discover_remote(input)?;
+    if objects.is_empty() {
+        bail!("input {input:?}: no dump files found (looked for *.json, *.json.gz, *.json.bz2)");
+    }
+    let mut splits = Vec::new();
+    for object in objects {
+        let path = PathBuf::from(&object.url);
+        let index_name = hive_index_name(&path);
+        if index_name.is_some() && !allow_incomplete {
+            let directory = object.url.rsplit_once('/').map_or("", |(dir, _)| dir);
+            if !markers.contains(&format!("{directory}/_SUCCESS")) {
+                bail!(
+                    "{directory}: incomplete dump: the directory has no _SUCCESS marker (Wikimedia writes it after \
+                     the last shard); wait for it, or pass --allow-incomplete to read what is there"
+                );
+            }
+        }
+        splits.push(Split {
+            label: dump_stem(&path),
+            size: object.size,
+            path,
+            index_name,
+            range: None,
+            remote: Some(Arc::new(object)),
+        });
+    }
     Ok(splits)
 }
 

@@ -5,6 +5,7 @@ pub mod decode;
 pub mod input;
 pub mod provider;
 pub mod reader;
+pub mod remote;
 pub mod schema;
 pub mod stats;
 

@@ -22,6 +22,7 @@ use flate2::read::MultiGzDecoder;
 use super::bzip2_blocks::BlockRangeReader;
 use super::decode::{BadRecord, BadRecordKind, DecodeOptions, LineOutcome, PairDecoder};
 use super::input::Split;
+use super::remote::RemoteReader;
 use super::stats::ReadStats;
 
 /// Limits for reading; the defaults suit full Wikipedia dumps.
@@ -63,7 +64,13 @@ pub enum Compression {
 /// Opens a dump file for line reading, decompressing as needed. The returned
 /// counter tracks compressed bytes consumed (for error offsets and progress).
 pub fn open_dump(path: &Path) -> io::Result<(Box<dyn BufRead + Send>, Compression, Arc<AtomicU64>)> {
-    let file = File::open(path)?;
+    open_dump_stream(Box::new(File::open(path)?))
+}
+
+/// [`open_dump`] for any byte source (a local file, a remote object's GET).
+pub fn open_dump_stream(
+    file: Box<dyn Read + Send>,
+) -> io::Result<(Box<dyn BufRead + Send>, Compression, Arc<AtomicU64>)> {
     let consumed = Arc::new(AtomicU64::new(0));
     let mut raw = BufReader::with_capacity(
         1 << 20,
@@ -347,7 +354,11 @@ impl SplitEnd {
 
 fn open_split(split: &Split) -> io::Result<OpenedSplit> {
     let Some(range) = split.range else {
-        let (reader, compression, compressed) = open_dump(&split.path)?;
+        let source: Box<dyn Read + Send> = match &split.remote {
+            Some(object) => Box::new(RemoteReader::open(object)?),
+            None => Box::new(File::open(&split.path)?),
+        };
+        let (reader, compression, compressed) = open_dump_stream(source)?;
         return Ok(OpenedSplit {
             reader,
             compression,
@@ -588,6 +599,7 @@ mod tests {
             label: "t".into(),
             index_name: None,
             range: None,
+            remote: None,
         };
         let sequential = page_ids_of(&whole);
         assert_eq!(sequential, (1..=300).collect::<Vec<_>>());
@@ -643,6 +655,7 @@ mod tests {
             label: "t".into(),
             index_name: None,
             range: None,
+            remote: None,
         };
         let sequential = page_ids_of(&whole);
         assert_eq!(sequential, (1..=300).collect::<Vec<_>>());

@@ -61,6 +61,11 @@ pub struct WriteOptions {
     /// Rewrite files that already exist instead of skipping them.
     pub overwrite: bool,
     /// A row group is closed once its encoded size reaches this many bytes.
+    /// Each partition's writer holds its row group in memory until then, so
+    /// this bounds memory per partition: at 32 MB a 500 MB dump peaked 23%
+    /// above a 50 MB one (whose files never filled a row group); at 8 MB
+    /// (~6 000 pages of tokens, still large enough for DuckDB and pyarrow
+    /// scans) the difference is ~15%.
     pub row_group_bytes: usize,
     pub zstd_level: i32,
     /// Set for sample runs (`--max-pages`): recorded in each file's metadata
@@ -72,7 +77,7 @@ impl Default for WriteOptions {
     fn default() -> Self {
         WriteOptions {
             overwrite: false,
-            row_group_bytes: 32 << 20,
+            row_group_bytes: 8 << 20,
             zstd_level: 3,
             sample: None,
         }

@@ -138,6 +138,36 @@ s3.upload_file(os.path.join(root, shard), "dumps", "incomplete/index_name=enwiki
         summary("local")["input_bytes_compressed"]
     );
 
+    // Ranged GETs: the shards divided at bzip2 block boundaries, as local files are.
+    let ranged = |input: &str, output: &str, env: &[(&str, String)]| {
+        let run = wikitok_with_env(
+            &[
+                "run",
+                "sql/tokenize.sql",
+                "--input",
+                input,
+                "--output",
+                out.join(output).to_str().unwrap(),
+                "--partitions",
+                "12",
+                "--min-split-size",
+                "64KiB",
+                "-q",
+            ],
+            env,
+        );
+        assert!(run.status.success(), "{}", stderr(&run));
+        out.join(output).join("tokens")
+    };
+    let remote_ranges = ranged("s3://dumps/cirrus_search_index/20261115/", "remote-ranges", &env);
+    let local_ranges = ranged(SAMPLE_DATE_DIR, "local-ranges", &[]);
+    assert!(files_under(&remote_ranges).iter().any(|f| f.contains(".r002-of-003")));
+    assert_eq!(files_under(&remote_ranges), files_under(&local_ranges));
+    assert_eq!(
+        sorted(page_ids(&remote_ranges)),
+        sorted(page_ids(&out.join("local/tokens")))
+    );
+
     // One object by its URL.
     let one = tokenize(
         "s3://dumps/cirrus_search_index/20261115/index_name=bgwiki_content/bgwiki_content-20261115-00000.json.bz2",
@@ -209,6 +239,29 @@ fn an_http_directory_index_page_is_read_like_wikimedias_dump_site() {
         sorted(page_ids(&out.join("remote/tokens"))),
         sorted(page_ids(&out.join("local/tokens")))
     );
+    // A server without byte ranges (python's) is read whole even when ranges are wanted.
+    let unranged = wikitok_with_env(
+        &[
+            "run",
+            "sql/tokenize.sql",
+            "--input",
+            &format!("{base}/index_name=enwiki_content/"),
+            "--output",
+            out.join("unranged").to_str().unwrap(),
+            "--partitions",
+            "12",
+            "--min-split-size",
+            "64KiB",
+            "-q",
+        ],
+        &[],
+    );
+    assert!(unranged.status.success(), "{}", stderr(&unranged));
+    assert_eq!(
+        sorted(page_ids(&out.join("unranged/tokens"))),
+        sorted(page_ids(&out.join("local/tokens")))
+    );
+
     // Explicit shard URLs work too, and `head` takes a URL.
     let shard = format!("{base}/index_name=bgwiki_content/bgwiki_content-20261115-00000.json.bz2");
     let head = wikitok_with_env(&["head", &shard, "-n", "2"], &[]);

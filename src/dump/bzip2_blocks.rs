@@ -136,15 +136,6 @@ impl BlockBits {
     }
 }
 
-impl BlockScanner<BufReader<File>> {
-    /// Scans `path` from byte `start`; only magics starting at or after it count.
-    pub fn open(path: &Path, start: u64) -> io::Result<Self> {
-        let mut file = File::open(path)?;
-        file.seek(SeekFrom::Start(start))?;
-        Ok(BlockScanner::new(BufReader::with_capacity(1 << 20, file), start))
-    }
-}
-
 impl<R: BufRead> BlockScanner<R> {
     /// `input` must be positioned at byte `start` of the file.
     pub fn new(input: R, start: u64) -> Self {
@@ -256,22 +247,34 @@ impl<R: BufRead> BlockScanner<R> {
 pub fn ends_with_end_of_stream(path: &Path) -> io::Result<bool> {
     let mut file = File::open(path)?;
     let length = file.metadata()?.len();
-    if length < 14 {
-        return Ok(false);
+    file.seek(SeekFrom::Start(length - TAIL_BYTES.min(length)))?;
+    let mut tail = Vec::new();
+    file.read_to_end(&mut tail)?;
+    Ok(tail_has_end_of_stream(&tail))
+}
+
+/// How many bytes at a file's end [`tail_has_end_of_stream`] looks at.
+pub const TAIL_BYTES: u64 = 16;
+
+/// Whether the last bytes of a file (up to [`TAIL_BYTES`]) hold the
+/// end-of-stream marker, its CRC and padding. The smallest bzip2 file (an
+/// empty stream) is 14 bytes.
+pub fn tail_has_end_of_stream(tail: &[u8]) -> bool {
+    if tail.len() < 14 {
+        return false;
     }
-    file.seek(SeekFrom::Start(length - 16.min(length)))?;
-    let mut tail = [0u8; 16];
-    let got = length.min(16) as usize;
-    file.read_exact(&mut tail[16 - got..])?;
-    let bits = u128::from_be_bytes(tail);
-    Ok((0..8).any(|padding| (bits >> (32 + padding)) as u64 & MAGIC_MASK == END_OF_STREAM_MAGIC))
+    let mut last = [0u8; 16];
+    let take = tail.len().min(16);
+    last[16 - take..].copy_from_slice(&tail[tail.len() - take..]);
+    let bits = u128::from_be_bytes(last);
+    (0..8).any(|padding| (bits >> (32 + padding)) as u64 & MAGIC_MASK == END_OF_STREAM_MAGIC)
 }
 
 /// The decompressed text of the blocks that start in a byte range, followed
 /// by as many later blocks as the reader asks for (the last pair of a range
 /// may end in the next range's blocks).
 pub struct BlockRangeReader {
-    scanner: BlockScanner<BufReader<File>>,
+    scanner: BlockScanner<BufReader<Box<dyn Read + Send>>>,
     /// Blocks starting before this bit belong to the range.
     end_bit: u64,
     end_byte: u64,
@@ -289,10 +292,11 @@ pub struct BlockRangeReader {
 }
 
 impl BlockRangeReader {
-    pub fn open(path: &Path, start: u64, end: u64, compressed: Arc<AtomicU64>) -> io::Result<Self> {
+    /// `source` yields the file's bytes from `start` on (a seeked file, a ranged GET).
+    pub fn new(source: Box<dyn Read + Send>, start: u64, end: u64, compressed: Arc<AtomicU64>) -> Self {
         compressed.store(start, Ordering::Relaxed);
-        Ok(BlockRangeReader {
-            scanner: BlockScanner::open(path, start)?,
+        BlockRangeReader {
+            scanner: BlockScanner::new(BufReader::with_capacity(1 << 20, source), start),
             end_bit: end * 8,
             end_byte: end,
             decoded: Vec::new(),
@@ -301,7 +305,7 @@ impl BlockRangeReader {
             compressed,
             started: false,
             empty: false,
-        })
+        }
     }
 
     /// See the field's docs; shared so the caller can watch it through a `BufRead` box.

@@ -7,12 +7,15 @@
 //! naming.
 
 use std::collections::{BTreeSet, HashMap};
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
 
-use super::remote::{discover_remote, is_remote, RemoteObject};
+use super::bzip2_blocks::{tail_has_end_of_stream, TAIL_BYTES};
+use super::remote::{discover_remote, is_remote, read_range, RemoteObject, RemoteReader};
 
 /// One independently decodable piece of the input.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,6 +35,52 @@ pub struct Split {
     pub range: Option<ByteRange>,
     /// Set for an `s3://`, `gs://`, `az://` or `http(s)://` input; `path` then holds its URL.
     pub remote: Option<Arc<RemoteObject>>,
+}
+
+impl Split {
+    /// The file's bytes from `offset` on: a seeked local file, or a (ranged)
+    /// streaming GET.
+    pub fn open_at(&self, offset: u64) -> io::Result<Box<dyn Read + Send>> {
+        match &self.remote {
+            Some(object) => Ok(Box::new(RemoteReader::open(object, offset)?)),
+            None => {
+                let mut file = File::open(&self.path)?;
+                file.seek(SeekFrom::Start(offset))?;
+                Ok(Box::new(file))
+            }
+        }
+    }
+
+    /// The file's first `n` bytes (fewer if it is shorter).
+    pub fn read_head(&self, n: u64) -> io::Result<Vec<u8>> {
+        match &self.remote {
+            Some(object) if object.size == 0 => Ok(Vec::new()),
+            Some(object) => Ok(read_range(object, 0..n.min(object.size))?.to_vec()),
+            None => {
+                let mut head = Vec::new();
+                File::open(&self.path)?.take(n).read_to_end(&mut head)?;
+                Ok(head)
+            }
+        }
+    }
+
+    /// The file's last `n` bytes (fewer if it is shorter).
+    pub fn read_tail(&self, n: u64) -> io::Result<Vec<u8>> {
+        let size = match &self.remote {
+            Some(object) => object.size,
+            None => std::fs::metadata(&self.path)?.len(),
+        };
+        let start = size - n.min(size);
+        match &self.remote {
+            Some(_) if size == 0 => Ok(Vec::new()),
+            Some(object) => Ok(read_range(object, start..size)?.to_vec()),
+            None => {
+                let mut tail = Vec::new();
+                self.open_at(start)?.read_to_end(&mut tail)?;
+                Ok(tail)
+            }
+        }
+    }
 }
 
 /// A half-open byte range of a file.
@@ -58,7 +107,7 @@ pub fn split_large_files(splits: Vec<Split>, target_partitions: usize, min_split
     let mut out = Vec::new();
     for split in splits {
         let pieces = per_file.min(split.size / min_split_bytes.max(1)).max(1);
-        if pieces == 1 || split.range.is_some() || !is_splittable(&split.path) {
+        if pieces == 1 || split.range.is_some() || !is_splittable(&split) {
             out.push(split);
             continue;
         }
@@ -79,42 +128,40 @@ pub fn split_large_files(splits: Vec<Split>, target_partitions: usize, min_split
 
 /// Refuses bzip2 files that do not end with an end-of-stream marker — a
 /// download cut short — before anything is read, so no output of theirs is
-/// committed. (Each file is checked once, however many ranges it has.)
+/// committed. (Each file is checked once, however many ranges it has; a
+/// remote server that cannot serve byte ranges skips the check.)
 pub fn check_bzip2_files_are_whole(splits: &[Split]) -> Result<()> {
     let mut checked = BTreeSet::new();
     for split in splits {
-        if !checked.insert(&split.path) || !starts_with(&split.path, b"BZh") {
+        if !checked.insert(&split.path) || !split.read_head(3).is_ok_and(|head| head == b"BZh") {
             continue;
         }
-        let whole = super::bzip2_blocks::ends_with_end_of_stream(&split.path)
-            .with_context(|| format!("input {}", split.path.display()))?;
-        if !whole {
+        let tail = match split.read_tail(TAIL_BYTES) {
+            Ok(tail) => tail,
+            Err(e) if split.remote.is_some() => {
+                tracing::debug!("{}: end-of-stream check skipped: {e}", split.path.display());
+                continue;
+            }
+            Err(e) => return Err(e).with_context(|| format!("input {}", split.path.display())),
+        };
+        if !tail_has_end_of_stream(&tail) {
             bail!(
                 "{}: bzip2 data is truncated or corrupt: the file ends at byte {} without a bzip2 end-of-stream \
                  marker (an interrupted download?); nothing of it was read",
                 split.path.display(),
-                split_file_size(split)
+                split.size
             );
         }
     }
     Ok(())
 }
 
-fn split_file_size(split: &Split) -> u64 {
-    std::fs::metadata(&split.path).map_or(split.size, |m| m.len())
-}
-
-fn starts_with(path: &Path, magic: &[u8]) -> bool {
-    use std::io::Read;
-    let mut head = vec![0u8; magic.len()];
-    std::fs::File::open(path)
-        .and_then(|mut f| f.read_exact(&mut head))
-        .is_ok_and(|()| head == magic)
-}
-
-/// Plain text and bzip2 can be read from an offset; gzip cannot.
-fn is_splittable(path: &Path) -> bool {
-    std::fs::metadata(path).is_ok_and(|m| m.len() >= 3) && !starts_with(path, &[0x1f, 0x8b])
+/// Plain text and bzip2 can be read from an offset; gzip cannot. (A remote
+/// server that cannot serve byte ranges makes a file unsplittable too.)
+fn is_splittable(split: &Split) -> bool {
+    split
+        .read_head(3)
+        .is_ok_and(|head| head.len() == 3 && head[..2] != [0x1f, 0x8b])
 }
 
 /// Resolves `--input` values to splits, in a deterministic order. Files of the

@@ -22,7 +22,6 @@ use flate2::read::MultiGzDecoder;
 use super::bzip2_blocks::BlockRangeReader;
 use super::decode::{BadRecord, BadRecordKind, DecodeOptions, LineOutcome, PairDecoder};
 use super::input::Split;
-use super::remote::RemoteReader;
 use super::stats::ReadStats;
 
 /// Limits for reading; the defaults suit full Wikipedia dumps.
@@ -354,11 +353,7 @@ impl SplitEnd {
 
 fn open_split(split: &Split) -> io::Result<OpenedSplit> {
     let Some(range) = split.range else {
-        let source: Box<dyn Read + Send> = match &split.remote {
-            Some(object) => Box::new(RemoteReader::open(object)?),
-            None => Box::new(File::open(&split.path)?),
-        };
-        let (reader, compression, compressed) = open_dump_stream(source)?;
+        let (reader, compression, compressed) = open_dump_stream(split.open_at(0)?)?;
         return Ok(OpenedSplit {
             reader,
             compression,
@@ -368,11 +363,10 @@ fn open_split(split: &Split) -> io::Result<OpenedSplit> {
             end: SplitEnd::EndOfFile,
         });
     };
-    let mut magic = [0u8; 3];
-    let sniffed = File::open(&split.path)?.read(&mut magic)?;
-    if sniffed == 3 && &magic == b"BZh" {
+    let magic = split.read_head(3)?;
+    if magic == b"BZh" {
         let compressed = Arc::new(AtomicU64::new(range.start));
-        let blocks = BlockRangeReader::open(&split.path, range.start, range.end, compressed.clone())?;
+        let blocks = BlockRangeReader::new(split.open_at(range.start)?, range.start, range.end, compressed.clone());
         let own_bytes = blocks.own_bytes();
         let mut reader: Box<dyn BufRead + Send> = Box::new(blocks);
         let mut first_line_offset = 0;
@@ -389,13 +383,13 @@ fn open_split(split: &Split) -> io::Result<OpenedSplit> {
             end: SplitEnd::AtOrBefore(own_bytes),
         });
     }
-    if sniffed >= 2 && magic[..2] == [0x1f, 0x8b] {
+    if magic.starts_with(&[0x1f, 0x8b]) {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
             "a gzip file cannot be read from an offset",
         ));
     }
-    open_plain_range(&split.path, range.start, range.end)
+    open_plain_range(split, range.start, range.end)
 }
 
 /// Consumes through the next newline; returns the bytes consumed.
@@ -420,11 +414,9 @@ fn skip_line(reader: &mut dyn BufRead) -> io::Result<u64> {
 
 /// Opens an uncompressed file positioned at the first line starting at or
 /// after `start` (the byte before `start` is checked for a line end).
-fn open_plain_range(path: &Path, start: u64, end: u64) -> io::Result<OpenedSplit> {
-    use std::io::Seek;
-    let mut file = File::open(path)?;
+fn open_plain_range(split: &Split, start: u64, end: u64) -> io::Result<OpenedSplit> {
     let position = start.saturating_sub(1);
-    file.seek(io::SeekFrom::Start(position))?;
+    let file = split.open_at(position)?;
     let consumed = Arc::new(AtomicU64::new(position));
     let mut reader = BufReader::with_capacity(
         1 << 20,

@@ -234,6 +234,15 @@ fn block_on<F: std::future::Future>(future: F) -> F::Output {
     }
 }
 
+/// Bytes `range` of a remote object; an error if the server cannot serve
+/// ranges (then the object is read whole, never split).
+pub fn read_range(object: &RemoteObject, range: std::ops::Range<u64>) -> io::Result<Bytes> {
+    let store = object.store.clone();
+    let location = object.location.clone();
+    block_on(async move { store.get_range(&location, range).await })
+        .map_err(|e| io::Error::other(format!("GET {} (byte range): {e}", object.url)))
+}
+
 /// A blocking `Read` over a streaming GET of a remote object.
 pub struct RemoteReader {
     stream: BoxStream<'static, object_store::Result<Bytes>>,
@@ -242,10 +251,17 @@ pub struct RemoteReader {
 }
 
 impl RemoteReader {
-    pub fn open(object: &RemoteObject) -> io::Result<Self> {
+    /// Streams the object from byte `offset` to its end (a ranged GET when
+    /// `offset > 0`; the stream is dropped, and the request with it, as soon
+    /// as the reader has what it needs).
+    pub fn open(object: &RemoteObject, offset: u64) -> io::Result<Self> {
         let store = object.store.clone();
         let location = object.location.clone();
-        let result = block_on(async move { store.get(&location).await });
+        let options = object_store::GetOptions {
+            range: (offset > 0).then_some(object_store::GetRange::Offset(offset)),
+            ..Default::default()
+        };
+        let result = block_on(async move { store.get_opts(&location, options).await });
         let stream = result
             .map_err(|e| io::Error::other(format!("GET {}: {e}", object.url)))?
             .into_stream();

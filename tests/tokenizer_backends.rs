@@ -149,3 +149,76 @@ fn tokenizers_of_other_shapes_fall_back_to_hugging_face_or_refuse_fast() {
     let forced = PageTokenizer::with_backend("bert", &bert, TokenizerBackend::Fast).unwrap_err();
     assert!(format!("{forced:#}").contains("cannot reproduce"), "{forced:#}");
 }
+
+/// cl100k's vocabulary and merges under another pipeline: the fast backend
+/// must either match Hugging Face exactly or refuse.
+fn variant(name: &str, edit: impl FnOnce(&mut serde_json::Value)) -> std::path::PathBuf {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(CL100K);
+    let mut json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    edit(&mut json);
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-scratch/tokenizer-variants");
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join(format!("{name}.tokenizer.json"));
+    std::fs::write(&out, serde_json::to_string(&json).unwrap()).unwrap();
+    out
+}
+
+fn assert_backends_agree(path: &Path, cases: usize) {
+    let hf = PageTokenizer::with_backend("v", path, TokenizerBackend::Hf).unwrap();
+    let fast = PageTokenizer::with_backend("v", path, TokenizerBackend::Fast).unwrap();
+    let mut rng = XorShift(0x0bad_cafe_f00d_0001);
+    for case in 0..cases {
+        let text = adversarial_text(&mut rng);
+        assert_eq!(
+            fast.encode(&text, false).unwrap(),
+            hf.encode(&text, false).unwrap(),
+            "{}: case {case}: {text:?}",
+            path.display()
+        );
+    }
+}
+
+#[test]
+fn other_byte_level_shapes_gpt2_regex_o200k_regex_and_nfc_match_hugging_face() {
+    // GPT-2 style: a bare ByteLevel pre-tokenizer with its built-in regex.
+    let gpt2 = variant("gpt2-style", |json| {
+        json["pre_tokenizer"] = serde_json::json!({"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": true});
+    });
+    assert_backends_agree(&gpt2, 3000);
+    // o200k's split regex (letter-case classes, `[\r\n/]*`).
+    let o200k = variant("o200k-regex", |json| {
+        json["pre_tokenizer"]["pretokenizers"][0]["pattern"]["Regex"] = serde_json::Value::from(concat!(
+            r"[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?",
+            r"|[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?",
+            r"|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+"
+        ));
+    });
+    assert_backends_agree(&o200k, 3000);
+    // An NFC normalizer (combining marks in the generated text compose).
+    let nfc = variant("nfc", |json| json["normalizer"] = serde_json::json!({"type": "NFC"}));
+    assert_backends_agree(&nfc, 3000);
+}
+
+#[test]
+fn shapes_the_fast_backend_cannot_reproduce_are_refused_and_auto_uses_hugging_face() {
+    let swapped = variant("swapped-merges", |json| {
+        let merges = json["model"]["merges"].as_array_mut().unwrap();
+        merges.swap(1000, 2000);
+    });
+    let lowercase = variant("lowercase", |json| {
+        json["normalizer"] = serde_json::json!({"type": "Lowercase"})
+    });
+    let lookbehind = variant("lookbehind", |json| {
+        json["pre_tokenizer"]["pretokenizers"][0]["pattern"]["Regex"] = serde_json::Value::from(r"(?<=a)b|\s+|\S+");
+    });
+    for (path, reason) in [
+        (&swapped, "merge order"),
+        (&lowercase, "normalizer"),
+        (&lookbehind, "look-around"),
+    ] {
+        let error = PageTokenizer::with_backend("v", path, TokenizerBackend::Fast).unwrap_err();
+        assert!(format!("{error:#}").contains(reason), "{reason}: {error:#}");
+        let auto = PageTokenizer::with_backend("v", path, TokenizerBackend::Auto).unwrap();
+        assert_eq!(auto.backend_name(), "hf", "{reason}");
+    }
+}

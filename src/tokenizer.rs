@@ -30,8 +30,10 @@ use arrow::array::{Array, ArrayRef, AsArray, Int64Builder, ListArray, StringArra
 use arrow::buffer::OffsetBuffer;
 use arrow::datatypes::{DataType, Field};
 use datafusion::common::{exec_err, DataFusionError, Result, ScalarValue};
+use datafusion::functions_nested::expr_fn::cardinality;
+use datafusion::logical_expr::simplify::{ExprSimplifyResult, SimplifyContext};
 use datafusion::logical_expr::{
-    ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, TypeSignature, Volatility,
+    cast, ColumnarValue, Expr, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, TypeSignature, Volatility,
 };
 use datafusion::prelude::SessionContext;
 
@@ -284,6 +286,34 @@ fn default_tokenizer_name(path: &Path) -> String {
     }
 }
 
+/// The run's tokenizers as held by each UDF. DataFusion compares and hashes
+/// UDFs (to deduplicate expressions); two UDFs are the same function when
+/// they share the very same `TokenizerSet`, so identity is the pointer.
+#[derive(Debug, Clone)]
+struct SharedTokenizers(Arc<TokenizerSet>);
+
+impl PartialEq for SharedTokenizers {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for SharedTokenizers {}
+
+impl Hash for SharedTokenizers {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        Arc::as_ptr(&self.0).hash(state);
+    }
+}
+
+impl std::ops::Deref for SharedTokenizers {
+    type Target = TokenizerSet;
+
+    fn deref(&self) -> &TokenizerSet {
+        &self.0
+    }
+}
+
 /// Registers the tokenizer functions in `ctx`.
 pub fn register_tokenizer_udfs(ctx: &SessionContext, tokenizers: Arc<TokenizerSet>) {
     for output in [TokenOutput::Ids, TokenOutput::IdsWithSpecialTokens, TokenOutput::Count] {
@@ -318,10 +348,10 @@ enum IdsFunction {
 }
 
 /// Functions from token-id lists.
-#[derive(Debug)]
+#[derive(Debug, PartialEq, Eq, Hash)]
 struct IdsUdf {
     kind: IdsFunction,
-    tokenizers: Arc<TokenizerSet>,
+    tokenizers: SharedTokenizers,
     signature: Signature,
 }
 
@@ -329,27 +359,12 @@ impl IdsUdf {
     fn new(kind: IdsFunction, tokenizers: Arc<TokenizerSet>) -> Self {
         IdsUdf {
             kind,
-            tokenizers,
+            tokenizers: SharedTokenizers(tokenizers),
             signature: Signature::one_of(
                 vec![TypeSignature::Any(1), TypeSignature::Any(2)],
                 Volatility::Immutable,
             ),
         }
-    }
-}
-
-impl PartialEq for IdsUdf {
-    fn eq(&self, other: &Self) -> bool {
-        self.kind == other.kind && Arc::ptr_eq(&self.tokenizers, &other.tokenizers)
-    }
-}
-
-impl Eq for IdsUdf {}
-
-impl Hash for IdsUdf {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        self.kind.hash(state);
-        Arc::as_ptr(&self.tokenizers).hash(state);
     }
 }
 
@@ -432,10 +447,10 @@ enum SpecialTokenFunction {
 }
 
 /// Constant token ids, for framing sequences (`array_append(tokenize(text), eos_token_id())`).
-#[derive(Debug)]
+#[derive(Debug, PartialEq, Eq, Hash)]
 struct SpecialTokenUdf {
     kind: SpecialTokenFunction,
-    tokenizers: Arc<TokenizerSet>,
+    tokenizers: SharedTokenizers,
     signature: Signature,
 }
 
@@ -447,24 +462,9 @@ impl SpecialTokenUdf {
         };
         SpecialTokenUdf {
             kind,
-            tokenizers,
+            tokenizers: SharedTokenizers(tokenizers),
             signature: Signature::one_of(signatures, Volatility::Immutable),
         }
-    }
-}
-
-impl PartialEq for SpecialTokenUdf {
-    fn eq(&self, other: &Self) -> bool {
-        self.kind == other.kind && Arc::ptr_eq(&self.tokenizers, &other.tokenizers)
-    }
-}
-
-impl Eq for SpecialTokenUdf {}
-
-impl Hash for SpecialTokenUdf {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        self.kind.hash(state);
-        Arc::as_ptr(&self.tokenizers).hash(state);
     }
 }
 
@@ -525,10 +525,10 @@ enum TokenOutput {
     Count,
 }
 
-#[derive(Debug)]
+#[derive(Debug, PartialEq, Eq, Hash)]
 struct TokenizeUdf {
     output: TokenOutput,
-    tokenizers: Arc<TokenizerSet>,
+    tokenizers: SharedTokenizers,
     signature: Signature,
 }
 
@@ -536,27 +536,12 @@ impl TokenizeUdf {
     fn new(output: TokenOutput, tokenizers: Arc<TokenizerSet>) -> Self {
         TokenizeUdf {
             output,
-            tokenizers,
+            tokenizers: SharedTokenizers(tokenizers),
             signature: Signature::one_of(
                 vec![TypeSignature::String(1), TypeSignature::String(2)],
                 Volatility::Immutable,
             ),
         }
-    }
-}
-
-impl PartialEq for TokenizeUdf {
-    fn eq(&self, other: &Self) -> bool {
-        self.output == other.output && Arc::ptr_eq(&self.tokenizers, &other.tokenizers)
-    }
-}
-
-impl Eq for TokenizeUdf {}
-
-impl Hash for TokenizeUdf {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        self.output.hash(state);
-        Arc::as_ptr(&self.tokenizers).hash(state);
     }
 }
 
@@ -583,6 +568,19 @@ impl ScalarUDFImpl for TokenizeUdf {
             TokenOutput::Count => DataType::Int64,
             _ => token_list_type(),
         })
+    }
+
+    /// `token_count(x)` becomes `cardinality(tokenize(x))`: a query asking
+    /// for both the tokens and their count (the common case) then tokenizes
+    /// once, because DataFusion's common-subexpression elimination computes
+    /// the shared `tokenize(x)` a single time.
+    fn simplify(&self, args: Vec<Expr>, _info: &SimplifyContext) -> Result<ExprSimplifyResult> {
+        if self.output != TokenOutput::Count {
+            return Ok(ExprSimplifyResult::Original(args));
+        }
+        let tokenize = ScalarUDF::new_from_impl(TokenizeUdf::new(TokenOutput::Ids, self.tokenizers.0.clone()));
+        let count = cardinality(tokenize.call(args));
+        Ok(ExprSimplifyResult::Simplified(cast(count, DataType::Int64)))
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {

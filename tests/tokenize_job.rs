@@ -301,3 +301,41 @@ fn not_a_dump_is_recognised() {
     assert!(!run.status.success());
     assert!(stderr(&run).contains("looks like XML"), "{}", stderr(&run));
 }
+
+#[test]
+fn tokens_and_their_count_in_one_query_tokenize_each_page_once() {
+    let out = scratch("tokens-and-count");
+    let sql = out.join("both.sql");
+    std::fs::write(
+        &sql,
+        "COPY (SELECT page_id, tokenize(text) AS tokens, token_count(text) AS n FROM pages WHERE namespace = 0) \
+         TO '${output}/both' STORED AS PARQUET;",
+    )
+    .unwrap();
+    let run = wikitok(&["run", sql.to_str().unwrap(), "--output", out.to_str().unwrap(), "-q"]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let (mut counted, mut listed) = (0i64, 0i64);
+    for file in parquet_files(&out.join("both")) {
+        for batch in read_parquet(&file) {
+            use arrow::array::AsArray;
+            let n = batch
+                .column_by_name("n")
+                .unwrap()
+                .as_primitive::<arrow::datatypes::Int64Type>();
+            let tokens = batch.column_by_name("tokens").unwrap().as_list::<i32>();
+            for i in 0..batch.num_rows() {
+                assert_eq!(n.value(i), tokens.value_length(i) as i64);
+                counted += n.value(i);
+                listed += tokens.value_length(i) as i64;
+            }
+        }
+    }
+    assert_eq!(counted, listed);
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("_SUCCESS")).unwrap()).unwrap();
+    assert_eq!(
+        summary["tokens"].as_i64().unwrap(),
+        listed,
+        "tokens produced = tokens written: `token_count` reused `tokenize`'s result"
+    );
+}

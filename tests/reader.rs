@@ -82,29 +82,14 @@ fn a_directory_without_success_is_refused_unless_allowed() {
     )
     .unwrap();
     let out = scratch("incomplete-out");
-    let refused = wikitok(&[
-        "run",
-        "sql/tokenize.sql",
-        "--input",
-        dir.to_str().unwrap(),
-        "--output",
-        out.to_str().unwrap(),
-    ]);
+    let refused = tokenize_sql(dir.to_str().unwrap(), out.to_str().unwrap(), &[]);
     assert!(!refused.status.success());
     let err = stderr(&refused);
     assert!(
         err.contains("index_name=enwiki_content") && err.contains("_SUCCESS"),
         "{err}"
     );
-    let allowed = wikitok(&[
-        "run",
-        "sql/tokenize.sql",
-        "--input",
-        dir.to_str().unwrap(),
-        "--output",
-        out.to_str().unwrap(),
-        "--allow-incomplete",
-    ]);
+    let allowed = tokenize_sql(dir.to_str().unwrap(), out.to_str().unwrap(), &["--allow-incomplete"]);
     assert!(allowed.status.success());
 }
 
@@ -165,14 +150,7 @@ fn files_that_are_not_dumps_say_what_they_look_like() {
     for (name, bytes, expected) in cases {
         let path = dir.join(name);
         std::fs::write(&path, bytes).unwrap();
-        let run = wikitok(&[
-            "run",
-            "sql/tokenize.sql",
-            "--input",
-            path.to_str().unwrap(),
-            "--output",
-            dir.to_str().unwrap(),
-        ]);
+        let run = tokenize_sql(path.to_str().unwrap(), dir.to_str().unwrap(), &[]);
         assert!(!run.status.success());
         let err = stderr(&run);
         assert!(err.contains(expected) && err.contains(name), "{name}: {err}");
@@ -214,19 +192,11 @@ fn one_bzip2_file_split_at_block_boundaries_gives_the_same_table_as_a_whole_read
     std::fs::write(&input, &bz).unwrap();
     let run = |output: &str, partitions: &str| {
         let out = dir.join(output);
-        let run = wikitok(&[
-            "run",
-            "sql/tokenize.sql",
-            "--input",
+        let run = tokenize_sql(
             input.to_str().unwrap(),
-            "--output",
             out.to_str().unwrap(),
-            "--partitions",
-            partitions,
-            "--min-split-size",
-            "64KiB",
-            "-q",
-        ]);
+            &["--partitions", partitions, "--min-split-size", "64KiB", "-q"],
+        );
         assert!(run.status.success(), "{}", stderr(&run));
         out.join("tokens")
     };

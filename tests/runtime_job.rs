@@ -174,32 +174,12 @@ fn three_shards_into_one_output_equal_one_full_run() {
     let expected = make_dump(&input, 7, 20);
     let full = dir.join("full");
     let input_s = input.to_str().unwrap();
-    assert!(wikitok(&[
-        "run",
-        "sql/tokenize.sql",
-        "--input",
-        input_s,
-        "--output",
-        full.to_str().unwrap(),
-        "-q"
-    ])
-    .status
-    .success());
+    assert!(tokenize_sql(input_s, full.to_str().unwrap(), &["-q"]).status.success());
 
     let sharded = dir.join("sharded");
     for index in 0..3 {
         let shard = format!("{index}/3");
-        let run = wikitok(&[
-            "run",
-            "sql/tokenize.sql",
-            "--input",
-            input_s,
-            "--output",
-            sharded.to_str().unwrap(),
-            "--shard",
-            &shard,
-            "-q",
-        ]);
+        let run = tokenize_sql(input_s, sharded.to_str().unwrap(), &["--shard", &shard, "-q"]);
         assert!(run.status.success());
         // _SUCCESS only once every shard is done.
         assert_eq!(sharded.join("_SUCCESS").exists(), index == 2);

@@ -87,16 +87,11 @@ fn adversarial_text_and_missing_text_match_tiktoken() {
     // and digit runs, empty/null/missing text, other namespaces, a 3 MB page.
     for backend in ["fast", "hf"] {
         let out = scratch(&format!("adversarial-{backend}"));
-        let run = wikitok(&[
-            "run",
-            "sql/tokenize.sql",
-            "--input",
+        let run = tokenize_sql(
             "tests/reference/adversarial",
-            "--output",
             out.to_str().unwrap(),
-            "--tokenizer-backend",
-            backend,
-        ]);
+            &["--tokenizer-backend", backend],
+        );
         assert!(run.status.success(), "{}", stderr(&run));
         check_against_reference(&out.join("tokens"), "tests/reference/adversarial_cl100k.tsv");
     }
@@ -186,14 +181,7 @@ fn a_truncated_shard_fails_naming_the_file_and_commits_nothing_of_it() {
     let shard = std::fs::read(format!("{ENWIKI}/enwiki_content-20261115-00000.json.bz2")).unwrap();
     std::fs::write(input.join("broken-00000.json.bz2"), &shard[..shard.len() / 2]).unwrap();
     let target = out.join("result");
-    let run = wikitok(&[
-        "run",
-        "sql/tokenize.sql",
-        "--input",
-        input.to_str().unwrap(),
-        "--output",
-        target.to_str().unwrap(),
-    ]);
+    let run = tokenize_sql(input.to_str().unwrap(), target.to_str().unwrap(), &[]);
     assert!(!run.status.success());
     let err = stderr(&run);
     assert!(err.contains("broken-00000.json.bz2"), "{err}");
@@ -219,14 +207,7 @@ fn bad_records_are_counted_and_skipped_while_the_other_pages_come_through() {
     writeln!(f, r#"{{"namespace":0,"title":"Three","text":null}}"#).unwrap();
     drop(f);
     let target = out.join("result");
-    let run = wikitok(&[
-        "run",
-        "sql/tokenize.sql",
-        "--input",
-        dump.to_str().unwrap(),
-        "--output",
-        target.to_str().unwrap(),
-    ]);
+    let run = tokenize_sql(dump.to_str().unwrap(), target.to_str().unwrap(), &[]);
     assert!(run.status.success());
     let err = stderr(&run);
     assert!(err.contains("line 4: malformed_json"), "{err}");
@@ -235,16 +216,11 @@ fn bad_records_are_counted_and_skipped_while_the_other_pages_come_through() {
     ids.sort();
     assert_eq!(ids, [1, 3]);
 
-    let strict = wikitok(&[
-        "run",
-        "sql/tokenize.sql",
-        "--input",
+    let strict = tokenize_sql(
         dump.to_str().unwrap(),
-        "--output",
         out.join("strict").to_str().unwrap(),
-        "--max-bad-records",
-        "0",
-    ]);
+        &["--max-bad-records", "0"],
+    );
     assert!(!strict.status.success());
     assert!(stderr(&strict).contains("too many bad records"), "{}", stderr(&strict));
 }
@@ -290,14 +266,7 @@ fn not_a_dump_is_recognised() {
         "<mediawiki xmlns=\"http://www.mediawiki.org/xml/export-0.11/\">\n<page>\n",
     )
     .unwrap();
-    let run = wikitok(&[
-        "run",
-        "sql/tokenize.sql",
-        "--input",
-        xml.to_str().unwrap(),
-        "--output",
-        out.to_str().unwrap(),
-    ]);
+    let run = tokenize_sql(xml.to_str().unwrap(), out.to_str().unwrap(), &[]);
     assert!(!run.status.success());
     assert!(stderr(&run).contains("looks like XML"), "{}", stderr(&run));
 }

@@ -33,6 +33,14 @@ pub fn wikitok(args: &[&str]) -> Output {
     output
 }
 
+/// `wikitok run sql/tokenize.sql --input INPUT --output OUTPUT EXTRA...`, the
+/// command most tests start from.
+pub fn tokenize_sql(input: &str, output: &str, extra: &[&str]) -> Output {
+    let mut args = vec!["run", "sql/tokenize.sql", "--input", input, "--output", output];
+    args.extend_from_slice(extra);
+    wikitok(&args)
+}
+
 pub fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }

@@ -61,10 +61,7 @@ pub fn bzip2_block_scanner(data: &[u8]) {
 /// Arbitrary bytes, compressed with small (100 kB) blocks: the blocks found
 /// from offset 0 decode, one by one, to exactly the input.
 pub fn bzip2_blocks_round_trip(data: &[u8]) {
-    use std::io::Write;
-    let mut encoder = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::new(1));
-    encoder.write_all(data).expect("in-memory write");
-    let file = encoder.finish().expect("in-memory write");
+    let file = compress_with_small_blocks(data);
     let mut scanner = BlockScanner::new(&file[..], 0);
     let mut decoded = Vec::new();
     while let Some(block) = scanner.next_block().expect("a whole file scans") {
@@ -73,6 +70,13 @@ pub fn bzip2_blocks_round_trip(data: &[u8]) {
             .expect("every block decodes alone");
     }
     assert!(decoded == data, "blocks decode to something else");
+}
+
+fn compress_with_small_blocks(data: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut encoder = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::new(1));
+    encoder.write_all(data).expect("in-memory write");
+    encoder.finish().expect("in-memory write")
 }
 
 #[cfg(test)]
@@ -105,11 +109,7 @@ mod tests {
         for len in [0usize, 1, 1000, 250_000] {
             let data: Vec<u8> = (0..len).map(|_| b'a' + (next() % 26) as u8).collect();
             bzip2_blocks_round_trip(&data);
-            let mut file = Vec::new();
-            use std::io::Write;
-            let mut encoder = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::new(1));
-            encoder.write_all(&data).unwrap();
-            file.extend(encoder.finish().unwrap());
+            let mut file = compress_with_small_blocks(&data);
             // Corrupt a few bytes: still no panic.
             for _ in 0..4 {
                 if !file.is_empty() {

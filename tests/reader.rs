@@ -29,6 +29,18 @@ fn halves(data: &[u8]) -> (&[u8], &[u8]) {
     data.split_at(cut)
 }
 
+/// Each part compressed as its own bzip2 stream (level 1: 100 kB blocks),
+/// back to back — what pbzip2 and lbzip2 write.
+fn bzip2_streams(parts: &[&[u8]]) -> Vec<u8> {
+    let mut file = Vec::new();
+    for part in parts {
+        let mut enc = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::fast());
+        enc.write_all(part).unwrap();
+        file.extend(enc.finish().unwrap());
+    }
+    file
+}
+
 fn count_pages(input: &str) -> usize {
     let run = wikitok(&[
         "sql",
@@ -61,13 +73,7 @@ fn every_gzip_member_and_every_bzip2_stream_is_read() {
         gz.extend(enc.finish().unwrap());
     }
     std::fs::write(dir.join("multi.json.gz"), gz).unwrap();
-    let mut bz = Vec::new();
-    for part in [first, second] {
-        let mut enc = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::fast());
-        enc.write_all(part).unwrap();
-        bz.extend(enc.finish().unwrap());
-    }
-    std::fs::write(dir.join("multi.json.bz2"), bz).unwrap();
+    std::fs::write(dir.join("multi.json.bz2"), bzip2_streams(&[first, second])).unwrap();
     assert_eq!(count_pages(dir.join("multi.json.gz").to_str().unwrap()), 106);
     assert_eq!(count_pages(dir.join("multi.json.bz2").to_str().unwrap()), 106);
 }
@@ -182,14 +188,8 @@ fn one_bzip2_file_split_at_block_boundaries_gives_the_same_table_as_a_whole_read
     // One pbzip2-like file: the sample's pages in two level-1 (100 kB block) streams.
     let json = enwiki_json();
     let (first, second) = halves(&json);
-    let mut bz = Vec::new();
-    for part in [first, second] {
-        let mut enc = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::fast());
-        enc.write_all(part).unwrap();
-        bz.extend(enc.finish().unwrap());
-    }
     let input = dir.join("one.json.bz2");
-    std::fs::write(&input, &bz).unwrap();
+    std::fs::write(&input, bzip2_streams(&[first, second])).unwrap();
     let run = |output: &str, partitions: &str| {
         let out = dir.join(output);
         let run = tokenize_sql(

@@ -6,7 +6,7 @@ mod common;
 
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Output};
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -30,14 +30,9 @@ fn free_port() -> u16 {
 }
 
 fn start(program: &Path, args: &[&str], port: u16) -> Server {
-    let child = Command::new(program)
-        .args(args)
-        .current_dir(repo_root())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let server = Server { child };
+    let server = Server {
+        child: spawn_quiet(program, args),
+    };
     let deadline = Instant::now() + Duration::from_secs(60);
     while TcpStream::connect(("127.0.0.1", port)).is_err() {
         assert!(Instant::now() < deadline, "{} did not start", program.display());
@@ -46,33 +41,15 @@ fn start(program: &Path, args: &[&str], port: u16) -> Server {
     server
 }
 
-fn wikitok_with_env(args: &[&str], env: &[(&str, String)]) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_wikitok"));
-    command.args(args).current_dir(repo_root());
-    for (key, value) in env {
-        command.env(key, value);
-    }
-    command.output().unwrap()
-}
-
 fn tokenize(input: &str, output: &Path, env: &[(&str, String)]) -> Output {
-    wikitok_with_env(
-        &[
-            "run",
-            "sql/tokenize.sql",
-            "--input",
-            input,
-            "--output",
-            output.to_str().unwrap(),
-            "-q",
-        ],
-        env,
-    )
+    tokenize_sql_with_env(input, output.to_str().unwrap(), &["-q"], env)
 }
 
-fn sorted(mut ids: Vec<i64>) -> Vec<i64> {
-    ids.sort();
-    ids
+/// Two runs wrote the same files with the same pages.
+fn assert_same_tables(a: &Path, b: &Path) {
+    assert_eq!(files_under(a), files_under(b));
+    assert_eq!(sorted(page_ids(a)), sorted(page_ids(b)));
+    assert!(!page_ids(a).is_empty());
 }
 
 #[test]
@@ -121,14 +98,7 @@ s3.upload_file(os.path.join(root, shard), "dumps", "incomplete/index_name=enwiki
     assert!(remote.status.success(), "{}", stderr(&remote));
     let local = tokenize(SAMPLE_DATE_DIR, &out.join("local"), &[]);
     assert!(local.status.success(), "{}", stderr(&local));
-    assert_eq!(
-        files_under(&out.join("remote/tokens")),
-        files_under(&out.join("local/tokens"))
-    );
-    assert_eq!(
-        sorted(page_ids(&out.join("remote/tokens"))),
-        sorted(page_ids(&out.join("local/tokens")))
-    );
+    assert_same_tables(&out.join("remote/tokens"), &out.join("local/tokens"));
     let summary = |run: &str| -> serde_json::Value {
         serde_json::from_str(&std::fs::read_to_string(out.join(run).join("_SUCCESS")).unwrap()).unwrap()
     };
@@ -140,33 +110,15 @@ s3.upload_file(os.path.join(root, shard), "dumps", "incomplete/index_name=enwiki
 
     // Ranged GETs: the shards divided at bzip2 block boundaries, as local files are.
     let ranged = |input: &str, output: &str, env: &[(&str, String)]| {
-        let run = wikitok_with_env(
-            &[
-                "run",
-                "sql/tokenize.sql",
-                "--input",
-                input,
-                "--output",
-                out.join(output).to_str().unwrap(),
-                "--partitions",
-                "12",
-                "--min-split-size",
-                "64KiB",
-                "-q",
-            ],
-            env,
-        );
+        let extra = ["--partitions", "12", "--min-split-size", "64KiB", "-q"];
+        let run = tokenize_sql_with_env(input, out.join(output).to_str().unwrap(), &extra, env);
         assert!(run.status.success(), "{}", stderr(&run));
         out.join(output).join("tokens")
     };
     let remote_ranges = ranged("s3://dumps/cirrus_search_index/20261115/", "remote-ranges", &env);
     let local_ranges = ranged(SAMPLE_DATE_DIR, "local-ranges", &[]);
     assert!(files_under(&remote_ranges).iter().any(|f| f.contains(".r002-of-003")));
-    assert_eq!(files_under(&remote_ranges), files_under(&local_ranges));
-    assert_eq!(
-        sorted(page_ids(&remote_ranges)),
-        sorted(page_ids(&out.join("local/tokens")))
-    );
+    assert_same_tables(&remote_ranges, &local_ranges);
 
     // One object by its URL.
     let one = tokenize(
@@ -181,15 +133,7 @@ s3.upload_file(os.path.join(root, shard), "dumps", "incomplete/index_name=enwiki
         &[],
     );
     assert!(one_local.status.success());
-    assert_eq!(
-        files_under(&out.join("one/tokens")),
-        files_under(&out.join("one-local/tokens"))
-    );
-    assert_eq!(
-        sorted(page_ids(&out.join("one/tokens"))),
-        sorted(page_ids(&out.join("one-local/tokens")))
-    );
-    assert!(!page_ids(&out.join("one/tokens")).is_empty());
+    assert_same_tables(&out.join("one/tokens"), &out.join("one-local/tokens"));
 
     let incomplete = tokenize("s3://dumps/incomplete/", &out.join("incomplete"), &env);
     assert!(!incomplete.status.success());
@@ -231,30 +175,12 @@ fn an_http_directory_index_page_is_read_like_wikimedias_dump_site() {
     );
     assert!(local.status.success());
     assert_eq!(files_under(&out.join("remote/tokens")).len(), 4);
-    assert_eq!(
-        files_under(&out.join("remote/tokens")),
-        files_under(&out.join("local/tokens"))
-    );
-    assert_eq!(
-        sorted(page_ids(&out.join("remote/tokens"))),
-        sorted(page_ids(&out.join("local/tokens")))
-    );
+    assert_same_tables(&out.join("remote/tokens"), &out.join("local/tokens"));
     // A server without byte ranges (python's) is read whole even when ranges are wanted.
-    let unranged = wikitok_with_env(
-        &[
-            "run",
-            "sql/tokenize.sql",
-            "--input",
-            &format!("{base}/index_name=enwiki_content/"),
-            "--output",
-            out.join("unranged").to_str().unwrap(),
-            "--partitions",
-            "12",
-            "--min-split-size",
-            "64KiB",
-            "-q",
-        ],
-        &[],
+    let unranged = tokenize_sql(
+        &format!("{base}/index_name=enwiki_content/"),
+        out.join("unranged").to_str().unwrap(),
+        &["--partitions", "12", "--min-split-size", "64KiB", "-q"],
     );
     assert!(unranged.status.success(), "{}", stderr(&unranged));
     assert_eq!(
@@ -264,17 +190,10 @@ fn an_http_directory_index_page_is_read_like_wikimedias_dump_site() {
 
     // Explicit shard URLs work too, and `head` takes a URL.
     let shard = format!("{base}/index_name=bgwiki_content/bgwiki_content-20261115-00000.json.bz2");
-    let head = wikitok_with_env(&["head", &shard, "-n", "2"], &[]);
+    let head = wikitok(&["head", &shard, "-n", "2"]);
     assert!(head.status.success(), "{}", stderr(&head));
-    let local_head = wikitok_with_env(
-        &[
-            "head",
-            &format!("{SAMPLE_DATE_DIR}/index_name=bgwiki_content/bgwiki_content-20261115-00000.json.bz2"),
-            "-n",
-            "2",
-        ],
-        &[],
-    );
+    let local_shard = format!("{SAMPLE_DATE_DIR}/index_name=bgwiki_content/bgwiki_content-20261115-00000.json.bz2");
+    let local_head = wikitok(&["head", &local_shard, "-n", "2"]);
     let pages = |output: &Output| -> Vec<String> {
         let text = String::from_utf8_lossy(&output.stdout).to_string();
         text.lines()

@@ -9,11 +9,6 @@ use std::time::{Duration, Instant};
 
 use common::*;
 
-fn sorted(mut ids: Vec<i64>) -> Vec<i64> {
-    ids.sort();
-    ids
-}
-
 #[test]
 fn kill_9_at_several_points_then_rerun_gives_every_page_exactly_once() {
     let dir = scratch("kill-resume");
@@ -32,13 +27,7 @@ fn kill_9_at_several_points_then_rerun_gives_every_page_exactly_once() {
         "--quiet",
     ];
     for delay_ms in [150, 400, 800, 1300] {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_wikitok"))
-            .args(args)
-            .current_dir(repo_root())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut child = spawn_quiet(Path::new(env!("CARGO_BIN_EXE_wikitok")), &args);
         std::thread::sleep(Duration::from_millis(delay_ms));
         // SIGKILL: no cleanup code runs.
         unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };

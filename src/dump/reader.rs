@@ -567,9 +567,40 @@ mod tests {
         ids
     }
 
+    /// Reads `path` whole, then as byte ranges cut at `rounds` random sets
+    /// of up to `max_cuts` points: every cut set must give the same pages.
+    fn assert_random_ranges_read_like_the_whole(path: &Path, rng: &mut XorShift, rounds: usize, max_cuts: u64) {
+        use crate::dump::input::ByteRange;
+        let size = std::fs::metadata(path).unwrap().len();
+        let whole = Split {
+            path: path.to_path_buf(),
+            size,
+            label: "t".into(),
+            index_name: None,
+            range: None,
+            remote: None,
+        };
+        let sequential = page_ids_of(&whole);
+        assert_eq!(sequential, (1..=300).collect::<Vec<_>>());
+        for _ in 0..rounds {
+            let mut cuts: Vec<u64> = (0..rng.below(max_cuts)).map(|_| rng.below(size)).collect();
+            cuts.extend([0, size]);
+            cuts.sort();
+            cuts.dedup();
+            let mut ids = Vec::new();
+            for w in cuts.windows(2) {
+                let piece = Split {
+                    range: Some(ByteRange { start: w[0], end: w[1] }),
+                    ..whole.clone()
+                };
+                ids.extend(page_ids_of(&piece));
+            }
+            assert_eq!(ids, sequential, "cuts {cuts:?}");
+        }
+    }
+
     #[test]
     fn reading_byte_ranges_at_random_boundaries_gives_each_page_exactly_once() {
-        use crate::dump::input::ByteRange;
         let mut rng = XorShift(0x5eed_1234_abcd_ef01);
         let path = std::env::temp_dir().join(format!("wikitok-ranges-{}.json", std::process::id()));
         let mut dump = String::new();
@@ -584,38 +615,12 @@ mod tests {
             }
         }
         std::fs::write(&path, &dump).unwrap();
-        let size = dump.len() as u64;
-        let whole = Split {
-            path: path.clone(),
-            size,
-            label: "t".into(),
-            index_name: None,
-            range: None,
-            remote: None,
-        };
-        let sequential = page_ids_of(&whole);
-        assert_eq!(sequential, (1..=300).collect::<Vec<_>>());
-        for _ in 0..60 {
-            let mut cuts: Vec<u64> = (0..rng.below(12)).map(|_| rng.below(size)).collect();
-            cuts.extend([0, size]);
-            cuts.sort();
-            cuts.dedup();
-            let mut ids = Vec::new();
-            for w in cuts.windows(2) {
-                let piece = Split {
-                    range: Some(ByteRange { start: w[0], end: w[1] }),
-                    ..whole.clone()
-                };
-                ids.extend(page_ids_of(&piece));
-            }
-            assert_eq!(ids, sequential, "cuts {cuts:?}");
-        }
+        assert_random_ranges_read_like_the_whole(&path, &mut rng, 60, 12);
         std::fs::remove_file(&path).unwrap();
     }
 
     #[test]
     fn reading_bzip2_block_ranges_at_random_boundaries_gives_each_page_exactly_once() {
-        use crate::dump::input::ByteRange;
         use std::io::Write;
         let mut rng = XorShift(0xb21b_10c5_0000_0042);
         let path = std::env::temp_dir().join(format!("wikitok-bz2-ranges-{}.json.bz2", std::process::id()));
@@ -640,32 +645,7 @@ mod tests {
             file.extend(encoder.finish().unwrap());
         }
         std::fs::write(&path, &file).unwrap();
-        let size = file.len() as u64;
-        let whole = Split {
-            path: path.clone(),
-            size,
-            label: "t".into(),
-            index_name: None,
-            range: None,
-            remote: None,
-        };
-        let sequential = page_ids_of(&whole);
-        assert_eq!(sequential, (1..=300).collect::<Vec<_>>());
-        for _ in 0..25 {
-            let mut cuts: Vec<u64> = (0..rng.below(10)).map(|_| rng.below(size)).collect();
-            cuts.extend([0, size]);
-            cuts.sort();
-            cuts.dedup();
-            let mut ids = Vec::new();
-            for w in cuts.windows(2) {
-                let piece = Split {
-                    range: Some(ByteRange { start: w[0], end: w[1] }),
-                    ..whole.clone()
-                };
-                ids.extend(page_ids_of(&piece));
-            }
-            assert_eq!(ids, sequential, "cuts {cuts:?}");
-        }
+        assert_random_ranges_read_like_the_whole(&path, &mut rng, 25, 10);
         std::fs::remove_file(&path).unwrap();
     }
 

@@ -18,10 +18,16 @@ pub fn repo_root() -> PathBuf {
 
 /// The binary, run from the repository root like a user would.
 pub fn wikitok(args: &[&str]) -> Output {
+    wikitok_with_env(args, &[])
+}
+
+/// [`wikitok`] with extra environment variables (credentials, endpoints).
+pub fn wikitok_with_env(args: &[&str], env: &[(&str, String)]) -> Output {
     let output = Command::new(env!("CARGO_BIN_EXE_wikitok"))
         .args(args)
         .current_dir(repo_root())
         .env("RUST_LOG", "info")
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
         .output()
         .expect("run wikitok");
     eprintln!(
@@ -36,9 +42,29 @@ pub fn wikitok(args: &[&str]) -> Output {
 /// `wikitok run sql/tokenize.sql --input INPUT --output OUTPUT EXTRA...`, the
 /// command most tests start from.
 pub fn tokenize_sql(input: &str, output: &str, extra: &[&str]) -> Output {
+    tokenize_sql_with_env(input, output, extra, &[])
+}
+
+pub fn tokenize_sql_with_env(input: &str, output: &str, extra: &[&str], env: &[(&str, String)]) -> Output {
     let mut args = vec!["run", "sql/tokenize.sql", "--input", input, "--output", output];
     args.extend_from_slice(extra);
-    wikitok(&args)
+    wikitok_with_env(&args, env)
+}
+
+/// Starts `program` from the repository root with its output discarded.
+pub fn spawn_quiet(program: &Path, args: &[&str]) -> std::process::Child {
+    Command::new(program)
+        .args(args)
+        .current_dir(repo_root())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn")
+}
+
+pub fn sorted(mut ids: Vec<i64>) -> Vec<i64> {
+    ids.sort();
+    ids
 }
 
 pub fn stderr(output: &Output) -> String {

@@ -17,10 +17,10 @@ use arrow::datatypes::{DataType, Field, Schema};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use datafusion::datasource::MemTable;
 use datafusion::prelude::SessionContext;
-use wikitok::dump::decode::DecodeOptions;
-use wikitok::dump::input::discover_splits;
-use wikitok::dump::reader::{read_split, ReadConfig};
-use wikitok::dump::stats::ReadStats;
+use wikitok::source::cirrus::CirrusSearch;
+use wikitok::source::format::{DecodeOptions, DumpFormat, ReadConfig};
+use wikitok::source::stats::ReadStats;
+use wikitok::source::storage::discover_splits;
 use wikitok::tokenizer::{register_tokenizer_udfs, TokenizerBackend, TokenizerSet};
 
 const TOKENIZER: &str = "data/samples/tokenizer/cl100k_base.tokenizer.json";
@@ -28,7 +28,7 @@ const TOKENIZER: &str = "data/samples/tokenizer/cl100k_base.tokenizer.json";
 fn sample_json() -> Vec<u8> {
     let mut json = Vec::new();
     for split in discover_splits(&["data/samples".to_string()], false).unwrap() {
-        let file = std::fs::File::open(&split.path).unwrap();
+        let file = split.open_at(0).unwrap();
         bzip2::read::MultiBzDecoder::new(file).read_to_end(&mut json).unwrap();
     }
     json
@@ -66,11 +66,12 @@ fn decode(c: &mut Criterion) {
             b.iter(|| {
                 let stats = ReadStats::default();
                 let mut rows = 0;
-                read_split(&split, options.clone(), None, &ReadConfig::default(), &stats, |batch| {
-                    rows += batch.num_rows();
-                    true
-                })
-                .unwrap();
+                CirrusSearch
+                    .read_split(&split, &options, None, &ReadConfig::default(), &stats, &mut |batch| {
+                        rows += batch.num_rows();
+                        true
+                    })
+                    .unwrap();
                 rows
             })
         });

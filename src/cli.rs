@@ -8,14 +8,14 @@ use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
-use crate::dump::reader::ReadConfig;
 use crate::job::{Job, JobConfig};
 use crate::progress::ProgressMode;
 use crate::runtime::{default_memory_limit, parse_memory_limit, parse_size, RuntimeSettings};
 use crate::script::parse_define;
 use crate::shard::Shard;
+use crate::sink::WriteOptions;
+use crate::source::format::ReadConfig;
 use crate::tokenizer::TokenizerBackend;
-use crate::writer::WriteOptions;
 
 /// Where the embedded sample lives, relative to the repository root.
 pub const DEFAULT_INPUT: &str = "data/samples";
@@ -273,7 +273,7 @@ async fn run_command(command: Command) -> Result<()> {
             Ok(())
         }
         Command::Schema => {
-            print!("{}", crate::dump::schema::describe_schema());
+            print!("{}", crate::source::schema::describe_schema());
             Ok(())
         }
     }

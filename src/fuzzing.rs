@@ -8,8 +8,9 @@ use std::io::Read;
 
 use arrow::array::Array;
 
-use crate::dump::bzip2_blocks::BlockScanner;
-use crate::dump::decode::{DecodeOptions, LineOutcome, PairDecoder};
+use crate::source::cirrus::decode::{LineOutcome, PairDecoder};
+use crate::source::compression::bzip2_blocks::BlockScanner;
+use crate::source::format::DecodeOptions;
 
 /// Arbitrary bytes as dump lines: the decoder never panics, counts every
 /// line as consumed, filtered or bad, and emits at most one row per two lines

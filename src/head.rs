@@ -5,11 +5,11 @@ use anyhow::{anyhow, Result};
 use arrow::array::{Array, AsArray};
 use arrow::datatypes::{Int32Type, Int64Type};
 
-use crate::dump::decode::DecodeOptions;
-use crate::dump::input::discover_splits;
-use crate::dump::reader::{read_split, ReadConfig, ReadError};
-use crate::dump::schema::PAGE_COLUMNS;
-use crate::dump::stats::ReadStats;
+use crate::source::cirrus::CirrusSearch;
+use crate::source::format::{DecodeOptions, DumpFormat, ReadConfig, ReadError};
+use crate::source::schema::PAGE_COLUMNS;
+use crate::source::stats::ReadStats;
+use crate::source::storage::discover_splits;
 
 /// A table of the first `n` pages under `path`: id, namespace, title, text length.
 pub fn head(path: &str, n: usize) -> Result<String> {
@@ -26,13 +26,13 @@ pub fn head(path: &str, n: usize) -> Result<String> {
             break;
         }
         let wanted = n - rows.len();
-        let outcome = read_split(
+        let outcome = CirrusSearch.read_split(
             split,
-            options.clone(),
+            &options,
             Some(wanted),
             &ReadConfig::default(),
             &stats,
-            |batch| {
+            &mut |batch| {
                 let ids = batch.column(0).as_primitive::<Int64Type>();
                 let namespaces = batch.column(1).as_primitive::<Int32Type>();
                 let titles = batch.column(2).as_string::<i32>();

@@ -2,7 +2,7 @@
 //! functions, then a SQL file's statements in order.
 //!
 //! `COPY (query) TO 'dir' STORED AS PARQUET` is intercepted and handed to
-//! [`crate::writer`], which writes one file per plan partition in parallel
+//! [`crate::sink`], which writes one file per plan partition in parallel
 //! (DataFusion's own COPY would coalesce every partition into one writer).
 //! Every other statement runs as DataFusion runs it; a query's rows are
 //! printed.
@@ -22,19 +22,21 @@ use datafusion::sql::parser::{CopyToSource, CopyToStatement, DFParser, Statement
 use datafusion::sql::sqlparser::ast::Statement as SqlStatement;
 use datafusion::sql::sqlparser::dialect::GenericDialect;
 
-use crate::dump::input::{check_bzip2_files_are_whole, discover_splits, split_large_files};
-use crate::dump::reader::ReadConfig;
-use crate::dump::stats::ReadStats;
-use crate::dump::PagesTable;
 use crate::progress::{Progress, ProgressMode};
 use crate::runtime::{
     build_runtime, check_spill_dirs, explain_spill_error, peak_rss, PeakTrackingPool, RuntimeSettings,
 };
 use crate::script::substitute_variables;
 use crate::shard::Shard;
+use crate::sink::{partition_names, write_partitions, ParquetSink, PartitionNames, WriteOptions, WriteReport};
+use crate::source::cirrus::CirrusSearch;
+use crate::source::compression::{check_bzip2_files_are_whole, split_large_files};
+use crate::source::format::ReadConfig;
+use crate::source::stats::ReadStats;
+use crate::source::storage::discover_splits;
+use crate::source::{PagesScanExec, PagesTable};
 use crate::summary::{Markers, OutputSummary, RunSummary};
 use crate::tokenizer::{register_tokenizer_udfs, TokenizerBackend, TokenizerSet};
-use crate::writer::{partition_names, write_partitions, WriteOptions, WriteReport};
 
 /// Everything a run needs, as given on the command line.
 #[derive(Debug, Clone)]
@@ -120,7 +122,7 @@ impl Job {
             .with_information_schema(true);
         session_config.options_mut().execution.sort_spill_reservation_bytes = (share / 4).clamp(256 << 10, 10 << 20);
         let ctx = SessionContext::new_with_config_rt(session_config, runtime);
-        let pages = Arc::new(PagesTable::new(splits, read));
+        let pages = Arc::new(PagesTable::new(splits, Arc::new(CirrusSearch), read));
         ctx.register_table("pages", pages.clone())?;
         register_tokenizer_udfs(&ctx, tokenizers.clone());
         Ok(Job {
@@ -257,7 +259,7 @@ impl Job {
             let plan = match statement.statement {
                 Statement::CopyTo(copy) => {
                     let (dir, plan) = self.copy_plan(copy).await.with_context(|| statement.label.clone())?;
-                    let names = partition_names(&plan, self.config.shard.map(|s| s.file_tag()).as_deref());
+                    let names = self.partition_names(&plan);
                     out.push_str(&format!(
                         "ParallelParquetWriter: {} files into {} ({})\n",
                         names.names.len(),
@@ -372,7 +374,7 @@ impl Job {
 
     async fn copy(&self, copy: CopyToStatement) -> Result<(PathBuf, WriteReport, u64)> {
         let (dir, plan) = self.copy_plan(copy).await?;
-        let names = partition_names(&plan, self.config.shard.map(|s| s.file_tag()).as_deref());
+        let names = self.partition_names(&plan);
         tracing::info!(
             "writing {} into {} in parallel",
             if names.per_split {
@@ -382,8 +384,35 @@ impl Job {
             },
             dir.display()
         );
-        let report = write_partitions(plan.clone(), self.ctx.task_ctx(), &dir, &names, &self.config.write).await?;
+        let report = write_partitions(
+            plan.clone(),
+            self.ctx.task_ctx(),
+            &dir,
+            &names,
+            &self.config.write,
+            self.sink_format()?,
+        )
+        .await?;
         Ok((dir, report, spilled_bytes(&plan)))
+    }
+
+    /// The file format COPY writes.
+    fn sink_format(&self) -> Result<Arc<ParquetSink>> {
+        let write = &self.config.write;
+        Ok(Arc::new(ParquetSink::new(&write.parquet, write.sample.as_deref())?))
+    }
+
+    /// Output file names for `plan`'s partitions: after the input splits
+    /// when the partitions are the splits of a `pages` scan.
+    fn partition_names(&self, plan: &Arc<dyn ExecutionPlan>) -> PartitionNames {
+        let split_labels = |node: &dyn ExecutionPlan| {
+            let scan = node.downcast_ref::<PagesScanExec>()?;
+            scan.fetch()
+                .is_none()
+                .then(|| scan.splits().iter().map(|s| s.label.clone()).collect())
+        };
+        let shard_tag = self.config.shard.map(|s| s.file_tag());
+        partition_names(plan, shard_tag.as_deref(), &split_labels, "parquet")
     }
 }
 

@@ -1,20 +1,21 @@
-//! wikitok: Wikipedia CirrusSearch dumps → Parquet token tables, with Apache
-//! Arrow and DataFusion.
+//! wikitok: Wikipedia dumps → token tables and trainer-ready files, with
+//! Apache Arrow and DataFusion.
 //!
-//! - [`dump`]: the dump source, the streaming `pages` table;
-//! - [`tokenizer`]: the tokenizer UDFs; [`fast_bpe`]: their exact fast BPE backend;
-//! - [`writer`]: the parallel, atomic Parquet writer behind `COPY`;
+//! The modules follow the data (see the README's Architecture section):
+//!
+//! - [`source`]: dump files as the streaming `pages` table — storage →
+//!   compression → format (CirrusSearch) → the table provider;
+//! - [`tokenizer`]: the tokenizer UDFs and their backends;
+//! - [`sink`]: the parallel, atomic per-partition writer behind `COPY`;
 //! - [`script`]: SQL files and their variables;
 //! - [`job`]: the job runner tying them together;
 //! - [`runtime`]: memory limit and spill directories;
 //! - [`shard`]: scale-out over machines;
 //! - [`progress`], [`summary`]: what a run reports;
-//! - [`cli`]: the command line;
+//! - [`cli`]: the command line; [`head`]: `wikitok head`;
 //! - `fuzzing`: the bodies of the cargo-fuzz targets in `fuzz/`.
 
 pub mod cli;
-pub mod dump;
-pub mod fast_bpe;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod head;
@@ -23,6 +24,7 @@ pub mod progress;
 pub mod runtime;
 pub mod script;
 pub mod shard;
+pub mod sink;
+pub mod source;
 pub mod summary;
 pub mod tokenizer;
-pub mod writer;

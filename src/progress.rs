@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::dump::stats::ReadStats;
 use crate::runtime::format_size;
+use crate::source::stats::ReadStats;
 
 /// How progress is shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

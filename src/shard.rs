@@ -11,7 +11,7 @@ use std::fmt;
 
 use anyhow::{bail, Context, Result};
 
-use crate::dump::input::Split;
+use crate::source::storage::Split;
 
 /// Shard `index` of `count` (0-based).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -113,15 +113,27 @@ fn assign(splits: &[Split], count: usize) -> Vec<usize> {
 mod tests {
     use super::*;
 
-    fn split(label: &str, size: u64) -> Split {
-        Split {
-            path: label.into(),
-            size,
-            label: label.into(),
-            index_name: None,
-            range: None,
-            remote: None,
+    /// A stand-in file: selection looks only at sizes and labels.
+    #[derive(Debug)]
+    struct Sized(u64);
+
+    impl crate::source::storage::StoredFile for Sized {
+        fn location(&self) -> &str {
+            "stand-in"
         }
+        fn size(&self) -> u64 {
+            self.0
+        }
+        fn open_at(&self, _offset: u64) -> std::io::Result<Box<dyn std::io::Read + Send>> {
+            unreachable!("never read")
+        }
+        fn read_range(&self, _range: std::ops::Range<u64>) -> std::io::Result<Vec<u8>> {
+            unreachable!("never read")
+        }
+    }
+
+    fn split(label: &str, size: u64) -> Split {
+        Split::whole(std::sync::Arc::new(Sized(size)), label.into(), None)
     }
 
     #[test]

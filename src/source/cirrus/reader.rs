@@ -1,121 +1,24 @@
-//! Reading one split: decompression, line framing, and the decode loop.
+//! CirrusSearch framing: the decompressed bytes of one split as lines, the
+//! action/document pairs a range owns, and the decode loop.
 //!
-//! Decompression is complete by construction: gzip uses `MultiGzDecoder` and
-//! bzip2 `MultiBzDecoder`, so files recompressed with pigz, pbzip2 or lbzip2
-//! (many members / streams) yield every page, exactly as `gzip -dc` and
-//! `bzip2 -dc` would. The format is sniffed from the file's first bytes, not
-//! its name.
+//! A range owns the pairs whose action line starts in it: it skips the
+//! partial line it starts in, then the lines up to the next action line,
+//! and finishes its last pair past its end.
 //!
 //! Memory is bounded by one line (capped by `max_line_bytes`) plus one batch
 //! (capped in rows and bytes), whatever the file's size.
 
-use std::fs::File;
-use std::io::{self, BufRead, BufReader, Read};
-use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::io::{self, BufRead};
+use std::sync::atomic::Ordering;
 
 use arrow::array::{Array, AsArray, RecordBatch};
-use bzip2::read::MultiBzDecoder;
-use flate2::read::MultiGzDecoder;
 
-use super::bzip2_blocks::BlockRangeReader;
-use super::decode::{BadRecord, BadRecordKind, DecodeOptions, LineOutcome, PairDecoder};
-use super::input::Split;
-use super::stats::ReadStats;
-
-/// Limits for reading; the defaults suit full Wikipedia dumps.
-#[derive(Debug, Clone)]
-pub struct ReadConfig {
-    /// A batch is emitted at this many rows...
-    pub batch_rows: usize,
-    /// ...or once its string data reaches this many bytes, whichever is first.
-    pub batch_bytes: usize,
-    /// Longer lines are skipped as bad records (the largest real pages are a
-    /// few MB; this guards memory against a file with no newlines).
-    pub max_line_bytes: usize,
-    /// The run fails once more bad records than this have been seen.
-    pub max_bad_records: u64,
-    /// A sample run (`--max-pages`): stop each split after this many pages.
-    pub max_pages_per_split: Option<u64>,
-}
-
-impl Default for ReadConfig {
-    fn default() -> Self {
-        ReadConfig {
-            batch_rows: 1024,
-            batch_bytes: 16 << 20,
-            max_line_bytes: 256 << 20,
-            max_bad_records: 1000,
-            max_pages_per_split: None,
-        }
-    }
-}
-
-/// How a dump file is compressed, from its magic bytes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Compression {
-    None,
-    Gzip,
-    Bzip2,
-}
-
-/// Opens a dump file for line reading, decompressing as needed. The returned
-/// counter tracks compressed bytes consumed (for error offsets and progress).
-pub fn open_dump(path: &Path) -> io::Result<(Box<dyn BufRead + Send>, Compression, Arc<AtomicU64>)> {
-    open_dump_stream(Box::new(File::open(path)?))
-}
-
-/// [`open_dump`] for any byte source (a local file, a remote object's GET).
-pub fn open_dump_stream(
-    file: Box<dyn Read + Send>,
-) -> io::Result<(Box<dyn BufRead + Send>, Compression, Arc<AtomicU64>)> {
-    let consumed = Arc::new(AtomicU64::new(0));
-    let mut raw = BufReader::with_capacity(
-        1 << 20,
-        CountingReader {
-            inner: file,
-            count: consumed.clone(),
-        },
-    );
-    let head = raw.fill_buf()?;
-    let compression = match head {
-        [0x1f, 0x8b, ..] => Compression::Gzip,
-        [b'B', b'Z', b'h', ..] => Compression::Bzip2,
-        [] => {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                "empty file, not a CirrusSearch dump",
-            ))
-        }
-        [b'P', b'A', b'R', b'1', ..] => {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                "looks like a Parquet file, not a CirrusSearch dump",
-            ))
-        }
-        _ => Compression::None,
-    };
-    let reader: Box<dyn BufRead + Send> = match compression {
-        Compression::Gzip => Box::new(BufReader::with_capacity(1 << 20, MultiGzDecoder::new(raw))),
-        Compression::Bzip2 => Box::new(BufReader::with_capacity(1 << 20, MultiBzDecoder::new(raw))),
-        Compression::None => Box::new(raw),
-    };
-    Ok((reader, compression, consumed))
-}
-
-struct CountingReader<R> {
-    inner: R,
-    count: Arc<AtomicU64>,
-}
-
-impl<R: Read> Read for CountingReader<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.count.fetch_add(n as u64, Ordering::Relaxed);
-        Ok(n)
-    }
-}
+use super::decode::{LineOutcome, PairDecoder};
+use crate::source::bad_record::{BadRecord, BadRecordKind};
+use crate::source::compression::{open_split, DecompressedSplit};
+use crate::source::format::{DecodeOptions, ReadConfig, ReadError};
+use crate::source::stats::ReadStats;
+use crate::source::storage::Split;
 
 /// The result of [`read_line_limited`].
 #[derive(Debug, PartialEq, Eq)]
@@ -177,15 +80,6 @@ fn memchr(haystack: &[u8]) -> Option<usize> {
     haystack.iter().position(|&b| b == b'\n')
 }
 
-/// Why reading a split stopped early.
-#[derive(Debug)]
-pub enum ReadError {
-    /// The consumer went away (a satisfied LIMIT, a cancelled query).
-    Cancelled,
-    /// A real failure, already phrased with the file and position.
-    Failed(String),
-}
-
 /// Reads a split from start to end (or `limit` pages), passing each batch to
 /// `emit`; `emit` returns false when nobody wants more.
 pub fn read_split(
@@ -196,15 +90,21 @@ pub fn read_split(
     stats: &ReadStats,
     mut emit: impl FnMut(RecordBatch) -> bool,
 ) -> Result<(), ReadError> {
-    let path = split.path.display();
-    let OpenedSplit {
+    let path = split.location();
+    let DecompressedSplit {
         mut reader,
         compression,
         compressed,
         compressed_start,
-        first_line_offset,
+        text_start,
+        starts_mid_text,
         end,
     } = open_split(split).map_err(|e| ReadError::Failed(format!("{path}: {e}")))?;
+    let mut first_line_offset = text_start;
+    if starts_mid_text {
+        // The first line (whole or partial) belongs to the previous range.
+        first_line_offset += skip_line(reader.as_mut()).map_err(|e| ReadError::Failed(format!("{path}: {e}")))?;
+    }
     let range_start = split.range.map_or(0, |r| r.start);
     let mut at_range_start = range_start > 0;
     let mut decoder = PairDecoder::new(options);
@@ -230,7 +130,7 @@ pub fn read_split(
             Err(e) => {
                 break Err(ReadError::Failed(format!(
                     "{path}: {} data is truncated or corrupt near compressed byte {} (decompressed byte {uncompressed}, line {}): {e}",
-                    compression_name(compression),
+                    compression.name(),
                     compressed.load(Ordering::Relaxed),
                     line_no + 1,
                 )))
@@ -308,88 +208,7 @@ pub fn read_split(
 }
 
 fn is_action_line(line: &[u8]) -> bool {
-    std::str::from_utf8(line).is_ok_and(crate::dump::decode::looks_like_action)
-}
-
-/// A split opened for reading, positioned at its first line.
-struct OpenedSplit {
-    reader: Box<dyn BufRead + Send>,
-    compression: Compression,
-    /// Compressed bytes consumed (absolute file offset for ranges).
-    compressed: Arc<AtomicU64>,
-    /// Where that counter started: 0, or where a range's reading began.
-    compressed_start: u64,
-    /// The decompressed offset of the first line, relative to where the split's text starts.
-    first_line_offset: u64,
-    end: SplitEnd,
-}
-
-/// Which lines a split owns: it reads the pairs whose action line starts
-/// before its end (and finishes the last one past it).
-enum SplitEnd {
-    /// A whole file.
-    EndOfFile,
-    /// A byte range of a plain file: lines starting before this offset.
-    Before(u64),
-    /// A block range of a bzip2 file: lines starting at or before the length
-    /// of its own blocks' text (counted as they decode; see
-    /// [`BlockRangeReader`]). The next range skips its first line, so a line
-    /// starting exactly at the boundary is read once, here.
-    AtOrBefore(Arc<AtomicU64>),
-}
-
-impl SplitEnd {
-    /// Whether a line starting at `offset` belongs to a later split. Called
-    /// after `offset` bytes have been consumed, so for block ranges an offset
-    /// beyond the own bytes decoded so far means the own blocks are done.
-    fn is_past(&self, offset: u64) -> bool {
-        match self {
-            SplitEnd::EndOfFile => false,
-            SplitEnd::Before(end) => offset >= *end,
-            SplitEnd::AtOrBefore(own_bytes) => offset > own_bytes.load(Ordering::Relaxed),
-        }
-    }
-}
-
-fn open_split(split: &Split) -> io::Result<OpenedSplit> {
-    let Some(range) = split.range else {
-        let (reader, compression, compressed) = open_dump_stream(split.open_at(0)?)?;
-        return Ok(OpenedSplit {
-            reader,
-            compression,
-            compressed,
-            compressed_start: 0,
-            first_line_offset: 0,
-            end: SplitEnd::EndOfFile,
-        });
-    };
-    let magic = split.read_head(3)?;
-    if magic == b"BZh" {
-        let compressed = Arc::new(AtomicU64::new(range.start));
-        let blocks = BlockRangeReader::new(split.open_at(range.start)?, range.start, range.end, compressed.clone());
-        let own_bytes = blocks.own_bytes();
-        let mut reader: Box<dyn BufRead + Send> = Box::new(blocks);
-        let mut first_line_offset = 0;
-        if range.start > 0 {
-            // The first line (whole or partial) belongs to the previous range.
-            first_line_offset = skip_line(reader.as_mut())?;
-        }
-        return Ok(OpenedSplit {
-            reader,
-            compression: Compression::Bzip2,
-            compressed,
-            compressed_start: range.start,
-            first_line_offset,
-            end: SplitEnd::AtOrBefore(own_bytes),
-        });
-    }
-    if magic.starts_with(&[0x1f, 0x8b]) {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "a gzip file cannot be read from an offset",
-        ));
-    }
-    open_plain_range(split, range.start, range.end)
+    std::str::from_utf8(line).is_ok_and(super::decode::looks_like_action)
 }
 
 /// Consumes through the next newline; returns the bytes consumed.
@@ -410,35 +229,6 @@ fn skip_line(reader: &mut dyn BufRead) -> io::Result<u64> {
             return Ok(skipped);
         }
     }
-}
-
-/// Opens an uncompressed file positioned at the first line starting at or
-/// after `start` (the byte before `start` is checked for a line end).
-fn open_plain_range(split: &Split, start: u64, end: u64) -> io::Result<OpenedSplit> {
-    let position = start.saturating_sub(1);
-    let file = split.open_at(position)?;
-    let consumed = Arc::new(AtomicU64::new(position));
-    let mut reader = BufReader::with_capacity(
-        1 << 20,
-        CountingReader {
-            inner: file,
-            count: consumed.clone(),
-        },
-    );
-    let mut first_line_offset = 0;
-    if start > 0 {
-        // Skip the rest of the line that crosses `start`; if the byte before
-        // `start` is a newline, this consumes just that byte.
-        first_line_offset = position + skip_line(&mut reader)?;
-    }
-    Ok(OpenedSplit {
-        reader: Box::new(reader),
-        compression: Compression::None,
-        compressed: consumed,
-        compressed_start: position,
-        first_line_offset,
-        end: SplitEnd::Before(end),
-    })
 }
 
 /// Takes the decoder's batch, noting its last title for progress lines.
@@ -474,18 +264,10 @@ fn split_location(split: &Split) -> String {
     match split.range {
         Some(range) if range.start > 0 => format!(
             "{} (the part from compressed byte {}; lines counted from there)",
-            split.path.display(),
+            split.location(),
             range.start
         ),
-        _ => split.path.display().to_string(),
-    }
-}
-
-fn compression_name(c: Compression) -> &'static str {
-    match c {
-        Compression::None => "plain",
-        Compression::Gzip => "gzip",
-        Compression::Bzip2 => "bzip2",
+        _ => split.location().to_string(),
     }
 }
 
@@ -569,17 +351,16 @@ mod tests {
 
     /// Reads `path` whole, then as byte ranges cut at `rounds` random sets
     /// of up to `max_cuts` points: every cut set must give the same pages.
-    fn assert_random_ranges_read_like_the_whole(path: &Path, rng: &mut XorShift, rounds: usize, max_cuts: u64) {
-        use crate::dump::input::ByteRange;
+    fn assert_random_ranges_read_like_the_whole(
+        path: &std::path::Path,
+        rng: &mut XorShift,
+        rounds: usize,
+        max_cuts: u64,
+    ) {
+        use crate::source::storage::local::LocalFile;
+        use crate::source::storage::ByteRange;
         let size = std::fs::metadata(path).unwrap().len();
-        let whole = Split {
-            path: path.to_path_buf(),
-            size,
-            label: "t".into(),
-            index_name: None,
-            range: None,
-            remote: None,
-        };
+        let whole = Split::whole(std::sync::Arc::new(LocalFile::open(path).unwrap()), "t".into(), None);
         let sequential = page_ids_of(&whole);
         assert_eq!(sequential, (1..=300).collect::<Vec<_>>());
         for _ in 0..rounds {

@@ -1,4 +1,4 @@
-//! The parallel Parquet writer behind `COPY ... TO ... STORED AS PARQUET`.
+//! The parallel per-partition writer behind `COPY ... TO ...`.
 //!
 //! DataFusion's own COPY funnels every partition through one
 //! `CoalescePartitionsExec` into a single-partition sink (the same funnel as
@@ -10,10 +10,15 @@
 //! globbing `*.parquet` never see a half-written file, and a failed or killed
 //! run leaves only hidden leftovers that the next run removes.
 //!
+//! What goes into a file is the [`SinkFormat`]'s business (Parquet today);
+//! this module only runs partitions, names files and commits them.
+//!
 //! When the plan's partitions are exactly the input splits (a scan, filters and
 //! projections, no repartitioning or limit), files are named after the split
 //! (`enwiki_content-20261115-00003.parquet`): the same input always gives the
-//! same names, so a rerun skips splits already committed.
+//! same names, so a rerun skips splits already committed. Which leaf is a
+//! scan of splits, and their labels, the job tells through [`SplitLabels`]:
+//! the sink never looks inside the source.
 
 use std::collections::BTreeSet;
 use std::fs::File;
@@ -29,59 +34,28 @@ use datafusion::physical_plan::projection::ProjectionExec;
 use datafusion::physical_plan::unnest::UnnestExec;
 use datafusion::physical_plan::{ExecutionPlan, ExecutionPlanProperties};
 use futures::StreamExt;
-use parquet::arrow::ArrowWriter;
-use parquet::basic::{Compression, ZstdLevel};
-use parquet::file::metadata::KeyValue;
-use parquet::file::properties::WriterProperties;
-use parquet::file::reader::{FileReader, SerializedFileReader};
 use tokio::task::JoinSet;
 
-use crate::dump::PagesScanExec;
+use super::format::SinkFormat;
+use super::parquet::ParquetOptions;
 
 const IN_PROGRESS_SUFFIX: &str = ".inprogress";
-const SAMPLE_KEY: &str = "wikitok.sample";
 
-/// Whether `path` is a committed file of a full (not sample) run.
-fn is_complete_split(path: &Path) -> bool {
-    let Ok(file) = File::open(path) else { return false };
-    let Ok(reader) = SerializedFileReader::new(file) else {
-        return false;
-    };
-    let sample = reader
-        .metadata()
-        .file_metadata()
-        .key_value_metadata()
-        .is_some_and(|kv| kv.iter().any(|entry| entry.key == SAMPLE_KEY));
-    !sample
-}
+/// The labels of the input splits a leaf of the plan reads, one per output
+/// partition in order — when the leaf is a scan of whole splits (no limit);
+/// `None` for any other node. Handed in by the job, which knows the source.
+pub type SplitLabels<'a> = &'a dyn Fn(&dyn ExecutionPlan) -> Option<Vec<String>>;
 
 /// How output files are written.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct WriteOptions {
     /// Rewrite files that already exist instead of skipping them.
     pub overwrite: bool,
-    /// A row group is closed once its encoded size reaches this many bytes.
-    /// Each partition's writer holds its row group in memory until then, so
-    /// this bounds memory per partition: at 32 MB a 500 MB dump peaked 23%
-    /// above a 50 MB one (whose files never filled a row group); at 8 MB
-    /// (~6 000 pages of tokens, still large enough for DuckDB and pyarrow
-    /// scans) the difference is ~15%.
-    pub row_group_bytes: usize,
-    pub zstd_level: i32,
-    /// Set for sample runs (`--max-pages`): recorded in each file's metadata
-    /// as `wikitok.sample`, and such files are never kept as committed splits.
+    /// Set for sample runs (`--max-pages`): recorded in each file (for
+    /// Parquet, its metadata as `wikitok.sample`), and such files are never
+    /// kept as committed splits.
     pub sample: Option<String>,
-}
-
-impl Default for WriteOptions {
-    fn default() -> Self {
-        WriteOptions {
-            overwrite: false,
-            row_group_bytes: 8 << 20,
-            zstd_level: 3,
-            sample: None,
-        }
-    }
+    pub parquet: ParquetOptions,
 }
 
 /// What a write did.
@@ -110,18 +84,24 @@ pub struct PartitionNames {
 /// Names output files after input splits when partition `i` of `plan` reads
 /// exactly split `i`; otherwise `part-00000.parquet`, ... — or, for one shard
 /// of a scaled-out run (`shard_tag`), `part-shard-00001-of-00004-00000.parquet`,
-/// so that shards writing into one directory never collide.
-pub fn partition_names(plan: &Arc<dyn ExecutionPlan>, shard_tag: Option<&str>) -> PartitionNames {
+/// so that shards writing into one directory never collide. `extension` is
+/// the sink format's (`parquet`).
+pub fn partition_names(
+    plan: &Arc<dyn ExecutionPlan>,
+    shard_tag: Option<&str>,
+    split_labels: SplitLabels,
+    extension: &str,
+) -> PartitionNames {
     let count = plan.output_partitioning().partition_count();
-    if let Some(labels) = split_labels_if_partitions_are_splits(plan, count) {
+    if let Some(labels) = split_labels_if_partitions_are_splits(plan, count, split_labels) {
         return PartitionNames {
-            names: labels.into_iter().map(|l| format!("{l}.parquet")).collect(),
+            names: labels.into_iter().map(|l| format!("{l}.{extension}")).collect(),
             per_split: true,
         };
     }
     PartitionNames {
         names: (0..count)
-            .map(|i| format!("{}{i:05}.parquet", part_prefix(shard_tag)))
+            .map(|i| format!("{}{i:05}.{extension}", part_prefix(shard_tag)))
             .collect(),
         per_split: false,
     }
@@ -134,12 +114,15 @@ fn part_prefix(shard_tag: Option<&str>) -> String {
     }
 }
 
-fn split_labels_if_partitions_are_splits(plan: &Arc<dyn ExecutionPlan>, count: usize) -> Option<Vec<String>> {
+fn split_labels_if_partitions_are_splits(
+    plan: &Arc<dyn ExecutionPlan>,
+    count: usize,
+    split_labels: SplitLabels,
+) -> Option<Vec<String>> {
     let mut node = plan.clone();
     loop {
-        if let Some(scan) = node.as_ref().downcast_ref::<PagesScanExec>() {
-            let complete = scan.fetch().is_none() && scan.splits().len() == count;
-            return complete.then(|| scan.splits().iter().map(|s| s.label.clone()).collect());
+        if let Some(labels) = split_labels(node.as_ref()) {
+            return (labels.len() == count).then_some(labels);
         }
         let keeps_partitions = node.as_ref().is::<ProjectionExec>()
             || node.as_ref().is::<FilterExec>()
@@ -157,48 +140,34 @@ fn split_labels_if_partitions_are_splits(plan: &Arc<dyn ExecutionPlan>, count: u
     }
 }
 
-/// Executes every partition of `plan` in parallel, each into its own Parquet
-/// file in `dir`.
+/// Executes every partition of `plan` in parallel, each into its own file in
+/// `dir`, encoded by `format`.
 pub async fn write_partitions(
     plan: Arc<dyn ExecutionPlan>,
     task_ctx: Arc<TaskContext>,
     dir: &Path,
     names: &PartitionNames,
     options: &WriteOptions,
+    format: Arc<dyn SinkFormat>,
 ) -> Result<WriteReport> {
     std::fs::create_dir_all(dir).map_err(|e| io_error(dir, e))?;
     remove_in_progress_leftovers(dir)?;
-    let props = Arc::new(
-        WriterProperties::builder()
-            .set_compression(Compression::ZSTD(
-                ZstdLevel::try_new(options.zstd_level).map_err(parquet_error)?,
-            ))
-            .set_max_row_group_bytes(Some(options.row_group_bytes))
-            .set_created_by(format!("wikitok {}", env!("CARGO_PKG_VERSION")))
-            .set_key_value_metadata(
-                options
-                    .sample
-                    .as_ref()
-                    .map(|sample| vec![KeyValue::new(SAMPLE_KEY.to_string(), sample.clone())]),
-            )
-            .build(),
-    );
 
     let mut report = WriteReport::default();
     let mut tasks = JoinSet::new();
     for (partition, name) in names.names.iter().enumerate() {
         let final_path = dir.join(name);
-        if names.per_split && !options.overwrite && options.sample.is_none() && is_complete_split(&final_path) {
+        if names.per_split && !options.overwrite && options.sample.is_none() && format.is_complete(&final_path) {
             report.files_skipped.push(name.clone());
             continue;
         }
         let plan = plan.clone();
         let task_ctx = task_ctx.clone();
-        let props = props.clone();
+        let format = format.clone();
         let name = name.clone();
         let dir = dir.to_path_buf();
         tasks.spawn(async move {
-            write_partition(plan, partition, task_ctx, &dir, &name, props)
+            write_partition(plan, partition, task_ctx, &dir, &name, format.as_ref())
                 .await
                 .map_err(|e| e.context(format!("writing {}", dir.join(&name).display())))
         });
@@ -223,7 +192,7 @@ pub async fn write_partitions(
     }
     report.files_written.sort_by(|a, b| a.name.cmp(&b.name));
     if !names.per_split {
-        remove_stale_files(dir, &names.names)?;
+        remove_stale_files(dir, &names.names, format.extension())?;
     }
     Ok(report)
 }
@@ -234,7 +203,7 @@ async fn write_partition(
     task_ctx: Arc<TaskContext>,
     dir: &Path,
     name: &str,
-    props: Arc<WriterProperties>,
+    format: &dyn SinkFormat,
 ) -> Result<WrittenFile> {
     let in_progress = InProgressFile::create(dir, name)?;
     let mut stream = plan.execute(partition, task_ctx)?;
@@ -245,17 +214,14 @@ async fn write_partition(
             .try_clone()
             .map_err(|e| io_error(&in_progress.path, e))?,
     );
-    let mut writer = ArrowWriter::try_new(file, stream.schema(), Some((*props).clone())).map_err(parquet_error)?;
+    let mut encoder = format.create(file, &in_progress.path, stream.schema())?;
     let mut rows = 0u64;
     while let Some(batch) = stream.next().await {
         let batch = batch?;
         rows += batch.num_rows() as u64;
-        writer.write(&batch).map_err(parquet_error)?;
+        encoder.write(&batch)?;
     }
-    let buffered = writer.into_inner().map_err(parquet_error)?;
-    buffered
-        .into_inner()
-        .map_err(|e| io_error(&in_progress.path, e.into_error()))?;
+    encoder.finish()?;
     let bytes = in_progress.commit()?;
     Ok(WrittenFile {
         name: name.to_string(),
@@ -318,7 +284,7 @@ fn remove_in_progress_leftovers(dir: &Path) -> Result<()> {
 /// After a complete write whose names are not tied to splits, removes Parquet
 /// files of earlier runs (say, with more partitions) so the directory holds
 /// exactly this result. A shard only removes its own `part-shard-...` files.
-fn remove_stale_files(dir: &Path, current: &[String]) -> Result<()> {
+fn remove_stale_files(dir: &Path, current: &[String], extension: &str) -> Result<()> {
     let prefix = match current.first().and_then(|n| n.rsplit_once('-')) {
         Some((prefix, _)) if prefix.starts_with("part-shard-") => format!("{prefix}-"),
         _ => String::new(),
@@ -327,7 +293,7 @@ fn remove_stale_files(dir: &Path, current: &[String]) -> Result<()> {
     for entry in std::fs::read_dir(dir).map_err(|e| io_error(dir, e))? {
         let entry = entry.map_err(|e| io_error(dir, e))?;
         let name = entry.file_name().to_string_lossy().into_owned();
-        if name.ends_with(".parquet") && name.starts_with(&prefix) && !current.contains(name.as_str()) {
+        if name.ends_with(&format!(".{extension}")) && name.starts_with(&prefix) && !current.contains(name.as_str()) {
             tracing::info!(file = %entry.path().display(), "removing a stale output file from an earlier run");
             std::fs::remove_file(entry.path()).map_err(|e| io_error(&entry.path(), e))?;
         }
@@ -335,10 +301,6 @@ fn remove_stale_files(dir: &Path, current: &[String]) -> Result<()> {
     Ok(())
 }
 
-fn parquet_error(e: parquet::errors::ParquetError) -> DataFusionError {
-    DataFusionError::External(Box::new(e))
-}
-
-fn io_error(path: &Path, e: std::io::Error) -> DataFusionError {
+pub(crate) fn io_error(path: &Path, e: std::io::Error) -> DataFusionError {
     DataFusionError::Execution(format!("{}: {e}", path.display()))
 }

@@ -26,63 +26,11 @@ use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use super::schema::{ColumnKind, PAGE_COLUMNS};
+use crate::source::bad_record::{BadRecord, BadRecordKind};
+use crate::source::format::DecodeOptions;
+use crate::source::schema::{ColumnKind, PAGE_COLUMNS};
 
 const COLUMN_COUNT: usize = PAGE_COLUMNS.len();
-
-/// Why a line (or pair) was skipped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum BadRecordKind {
-    /// The line is not valid JSON (or not a JSON object).
-    MalformedJson,
-    /// An action line followed by another action line or the end of input.
-    ActionWithoutDocument,
-    /// A document line with no action line before it.
-    DocumentWithoutAction,
-    /// The line is not valid UTF-8.
-    InvalidUtf8,
-    /// The line is longer than the configured limit.
-    LineTooLong,
-}
-
-impl BadRecordKind {
-    pub const ALL: [BadRecordKind; 5] = [
-        BadRecordKind::MalformedJson,
-        BadRecordKind::ActionWithoutDocument,
-        BadRecordKind::DocumentWithoutAction,
-        BadRecordKind::InvalidUtf8,
-        BadRecordKind::LineTooLong,
-    ];
-
-    /// A stable snake_case name, used in logs and the run summary.
-    pub fn name(self) -> &'static str {
-        match self {
-            BadRecordKind::MalformedJson => "malformed_json",
-            BadRecordKind::ActionWithoutDocument => "action_without_document",
-            BadRecordKind::DocumentWithoutAction => "document_without_action",
-            BadRecordKind::InvalidUtf8 => "invalid_utf8",
-            BadRecordKind::LineTooLong => "line_too_long",
-        }
-    }
-}
-
-/// A skipped record: what was wrong and on which (1-based) line.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BadRecord {
-    pub kind: BadRecordKind,
-    pub line: u64,
-    pub detail: String,
-}
-
-impl fmt::Display for BadRecord {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "line {}: {}", self.line, self.kind.name())?;
-        if !self.detail.is_empty() {
-            write!(f, " ({})", self.detail)?;
-        }
-        Ok(())
-    }
-}
 
 /// What one pushed line did.
 #[derive(Debug, PartialEq, Eq)]
@@ -93,24 +41,6 @@ pub enum LineOutcome {
     Filtered,
     /// Something to count and report; the decoder has already recovered.
     Bad(BadRecord),
-}
-
-/// What the decoder produces: which columns, and which pages.
-#[derive(Debug, Clone)]
-pub struct DecodeOptions {
-    /// Indices into [`PAGE_COLUMNS`] of the columns to materialize, in output order.
-    pub projection: Vec<usize>,
-    /// Keep only pages in these namespaces (a pushed-down `namespace` filter).
-    pub namespaces: Option<Vec<i32>>,
-}
-
-impl DecodeOptions {
-    pub fn all_columns() -> Self {
-        DecodeOptions {
-            projection: (0..COLUMN_COUNT).collect(),
-            namespaces: None,
-        }
-    }
 }
 
 /// Turns a stream of lines into record batches; see the module docs.

@@ -17,6 +17,7 @@
 use std::collections::BTreeSet;
 use std::fmt;
 use std::io::{self, Read};
+use std::ops::Range;
 use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
@@ -27,7 +28,11 @@ use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore, ObjectStoreExt};
 use url::Url;
 
-use super::input::is_dump_file_name;
+use super::StoredFile;
+
+/// Which object names are dump files (decided by discovery, which knows the
+/// formats' file names).
+pub type IsDumpFile<'a> = &'a (dyn Fn(&str) -> bool + Sync);
 
 /// One remote dump file.
 #[derive(Clone)]
@@ -56,6 +61,31 @@ impl PartialEq for RemoteObject {
 
 impl Eq for RemoteObject {}
 
+impl StoredFile for RemoteObject {
+    fn location(&self) -> &str {
+        &self.url
+    }
+
+    fn size(&self) -> u64 {
+        self.size
+    }
+
+    fn open_at(&self, offset: u64) -> io::Result<Box<dyn Read + Send>> {
+        Ok(Box::new(RemoteReader::open(self, offset)?))
+    }
+
+    fn read_range(&self, range: Range<u64>) -> io::Result<Vec<u8>> {
+        if range.start >= range.end {
+            return Ok(Vec::new());
+        }
+        Ok(read_range(self, range)?.to_vec())
+    }
+
+    fn ranges_are_optional(&self) -> bool {
+        true
+    }
+}
+
 /// Whether an `--input` value is a URL rather than a local path.
 pub fn is_remote(input: &str) -> bool {
     [
@@ -67,11 +97,11 @@ pub fn is_remote(input: &str) -> bool {
 
 /// The dump files behind a remote `--input`, sorted by URL, and the URLs of
 /// the `_SUCCESS` markers seen next to them.
-pub fn discover_remote(input: &str) -> Result<(Vec<RemoteObject>, BTreeSet<String>)> {
+pub fn discover_remote(input: &str, is_dump_file_name: IsDumpFile) -> Result<(Vec<RemoteObject>, BTreeSet<String>)> {
     let url = Url::parse(input).with_context(|| format!("input {input:?}: not a valid URL"))?;
     let found = match url.scheme() {
-        "http" | "https" => block_on(discover_http(&url)),
-        _ => block_on(discover_bucket(&url)),
+        "http" | "https" => block_on(discover_http(&url, is_dump_file_name)),
+        _ => block_on(discover_bucket(&url, is_dump_file_name)),
     }
     .with_context(|| format!("input {input}"))?;
     Ok(found)
@@ -95,7 +125,10 @@ fn bucket_store(url: &Url) -> Result<Arc<dyn ObjectStore>> {
     Ok(store)
 }
 
-async fn discover_bucket(url: &Url) -> Result<(Vec<RemoteObject>, BTreeSet<String>)> {
+async fn discover_bucket(
+    url: &Url,
+    is_dump_file_name: IsDumpFile<'_>,
+) -> Result<(Vec<RemoteObject>, BTreeSet<String>)> {
     let store = bucket_store(url)?;
     let root = format!("{}://{}", url.scheme(), url.host_str().unwrap_or_default());
     let key = ObjectPath::from_url_path(url.path())?;
@@ -135,7 +168,7 @@ async fn discover_bucket(url: &Url) -> Result<(Vec<RemoteObject>, BTreeSet<Strin
     Ok((objects, markers))
 }
 
-async fn discover_http(url: &Url) -> Result<(Vec<RemoteObject>, BTreeSet<String>)> {
+async fn discover_http(url: &Url, is_dump_file_name: IsDumpFile<'_>) -> Result<(Vec<RemoteObject>, BTreeSet<String>)> {
     // The store's base is the directory; objects are named relative to it.
     let (directory, file) = match url.path().rsplit_once('/') {
         Some((_, "")) => (url.clone(), None),
@@ -224,7 +257,7 @@ fn block_on<F: std::future::Future>(future: F) -> F::Output {
 
 /// Bytes `range` of a remote object; an error if the server cannot serve
 /// ranges (then the object is read whole, never split).
-pub fn read_range(object: &RemoteObject, range: std::ops::Range<u64>) -> io::Result<Bytes> {
+fn read_range(object: &RemoteObject, range: Range<u64>) -> io::Result<Bytes> {
     let store = object.store.clone();
     let location = object.location.clone();
     block_on(async move { store.get_range(&location, range).await })

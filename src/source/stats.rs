@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
-use super::decode::{BadRecord, BadRecordKind};
+use super::bad_record::{BadRecord, BadRecordKind};
 
 /// What the reader saw. All counters are totals over the run's partitions.
 #[derive(Debug, Default)]

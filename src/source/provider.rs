@@ -1,6 +1,7 @@
-//! The `pages` table: a DataFusion [`TableProvider`] over CirrusSearch dumps.
+//! The `pages` table: a DataFusion [`TableProvider`] over dump files.
 //!
-//! Each [`Split`] is one partition of [`PagesScanExec`]. A partition is decoded
+//! The provider knows the dump format only through [`DumpFormat`]. Each
+//! [`Split`] is one partition of [`PagesScanExec`]. A partition is decoded
 //! on a blocking thread that hands batches to the query through a channel of
 //! two batches, so a slow consumer throttles the reader and a 600 MB shard is
 //! never held in memory. Projection, a `namespace` filter and `LIMIT` are
@@ -25,24 +26,25 @@ use datafusion::physical_plan::{
 };
 use futures::StreamExt;
 
-use super::decode::DecodeOptions;
-use super::input::Split;
-use super::reader::{read_split, ReadConfig, ReadError};
+use super::format::{DecodeOptions, DumpFormat, ReadConfig, ReadError};
 use super::schema::{pages_schema, NAMESPACE_COLUMN, PAGE_COLUMNS};
 use super::stats::ReadStats;
+use super::storage::Split;
 
 /// The `pages` table.
 #[derive(Debug)]
 pub struct PagesTable {
     splits: Arc<[Split]>,
+    format: Arc<dyn DumpFormat>,
     config: ReadConfig,
     stats: Arc<ReadStats>,
 }
 
 impl PagesTable {
-    pub fn new(splits: Vec<Split>, config: ReadConfig) -> Self {
+    pub fn new(splits: Vec<Split>, format: Arc<dyn DumpFormat>, config: ReadConfig) -> Self {
         PagesTable {
             splits: splits.into(),
+            format,
             config,
             stats: Arc::new(ReadStats::default()),
         }
@@ -103,6 +105,7 @@ impl TableProvider for PagesTable {
         }
         Ok(Arc::new(PagesScanExec::new(
             self.splits.clone(),
+            self.format.clone(),
             DecodeOptions { projection, namespaces },
             limit,
             self.config.clone(),
@@ -173,6 +176,7 @@ fn literal_i32(expr: &Expr) -> Option<i32> {
 #[derive(Debug)]
 pub struct PagesScanExec {
     splits: Arc<[Split]>,
+    format: Arc<dyn DumpFormat>,
     options: DecodeOptions,
     limit: Option<usize>,
     config: ReadConfig,
@@ -183,6 +187,7 @@ pub struct PagesScanExec {
 impl PagesScanExec {
     fn new(
         splits: Arc<[Split]>,
+        format: Arc<dyn DumpFormat>,
         options: DecodeOptions,
         limit: Option<usize>,
         config: ReadConfig,
@@ -199,6 +204,7 @@ impl PagesScanExec {
         );
         PagesScanExec {
             splits,
+            format,
             options,
             limit,
             config,
@@ -223,6 +229,7 @@ impl DisplayAs for PagesScanExec {
             names.join(", "),
             if self.splits.len() > 3 { ", ..." } else { "" }
         )?;
+        write!(f, ", format={}", self.format.name())?;
         let columns: Vec<&str> = self.options.projection.iter().map(|&i| PAGE_COLUMNS[i].name).collect();
         write!(f, ", projection=[{}]", columns.join(", "))?;
         if let Some(namespaces) = &self.options.namespaces {
@@ -281,8 +288,9 @@ impl ExecutionPlan for PagesScanExec {
         let limit = self.limit;
         let config = self.config.clone();
         let stats = self.stats.clone();
+        let format = self.format.clone();
         let worker = tokio::task::spawn_blocking(move || {
-            let outcome = read_split(&split, options, limit, &config, &stats, |batch| {
+            let outcome = format.read_split(&split, &options, limit, &config, &stats, &mut |batch| {
                 sender.blocking_send(Ok(batch)).is_ok()
             });
             if let Err(ReadError::Failed(message)) = outcome {

@@ -1,0 +1,114 @@
+//! The Parquet encoder: zstd-compressed files with bounded row groups.
+
+use std::fs::File;
+use std::io::BufWriter;
+use std::path::{Path, PathBuf};
+
+use arrow::array::RecordBatch;
+use arrow::datatypes::SchemaRef;
+use datafusion::common::{DataFusionError, Result};
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::metadata::KeyValue;
+use parquet::file::properties::WriterProperties;
+use parquet::file::reader::{FileReader, SerializedFileReader};
+
+use super::format::{PartitionEncoder, SinkFormat};
+use super::writer::io_error;
+
+/// The key marking a sample run's file in its Parquet metadata.
+const SAMPLE_KEY: &str = "wikitok.sample";
+
+/// How Parquet files are encoded.
+#[derive(Debug, Clone)]
+pub struct ParquetOptions {
+    /// A row group is closed once its encoded size reaches this many bytes.
+    /// Each partition's writer holds its row group in memory until then, so
+    /// this bounds memory per partition: at 32 MB a 500 MB dump peaked 23%
+    /// above a 50 MB one (whose files never filled a row group); at 8 MB
+    /// (~6 000 pages of tokens, still large enough for DuckDB and pyarrow
+    /// scans) the difference is ~15%.
+    pub row_group_bytes: usize,
+    pub zstd_level: i32,
+}
+
+impl Default for ParquetOptions {
+    fn default() -> Self {
+        ParquetOptions {
+            row_group_bytes: 8 << 20,
+            zstd_level: 3,
+        }
+    }
+}
+
+/// Parquet, the default sink.
+pub struct ParquetSink {
+    props: WriterProperties,
+}
+
+impl ParquetSink {
+    /// `sample`: set for sample runs, recorded in every file's metadata.
+    pub fn new(options: &ParquetOptions, sample: Option<&str>) -> Result<Self> {
+        let props = WriterProperties::builder()
+            .set_compression(Compression::ZSTD(
+                ZstdLevel::try_new(options.zstd_level).map_err(parquet_error)?,
+            ))
+            .set_max_row_group_bytes(Some(options.row_group_bytes))
+            .set_created_by(format!("wikitok {}", env!("CARGO_PKG_VERSION")))
+            .set_key_value_metadata(
+                sample.map(|sample| vec![KeyValue::new(SAMPLE_KEY.to_string(), sample.to_string())]),
+            )
+            .build();
+        Ok(ParquetSink { props })
+    }
+}
+
+impl SinkFormat for ParquetSink {
+    fn extension(&self) -> &'static str {
+        "parquet"
+    }
+
+    fn create(&self, file: BufWriter<File>, path: &Path, schema: SchemaRef) -> Result<Box<dyn PartitionEncoder>> {
+        let writer = ArrowWriter::try_new(file, schema, Some(self.props.clone())).map_err(parquet_error)?;
+        Ok(Box::new(ParquetEncoder {
+            writer,
+            path: path.to_path_buf(),
+        }))
+    }
+
+    fn is_complete(&self, path: &Path) -> bool {
+        let Ok(file) = File::open(path) else { return false };
+        let Ok(reader) = SerializedFileReader::new(file) else {
+            return false;
+        };
+        let sample = reader
+            .metadata()
+            .file_metadata()
+            .key_value_metadata()
+            .is_some_and(|kv| kv.iter().any(|entry| entry.key == SAMPLE_KEY));
+        !sample
+    }
+}
+
+struct ParquetEncoder {
+    writer: ArrowWriter<BufWriter<File>>,
+    path: PathBuf,
+}
+
+impl PartitionEncoder for ParquetEncoder {
+    fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        self.writer.write(batch).map_err(parquet_error)
+    }
+
+    fn finish(self: Box<Self>) -> Result<()> {
+        let buffered = self.writer.into_inner().map_err(parquet_error)?;
+        buffered
+            .into_inner()
+            .map_err(|e| io_error(&self.path, e.into_error()))?;
+        Ok(())
+    }
+}
+
+fn parquet_error(e: parquet::errors::ParquetError) -> DataFusionError {
+    DataFusionError::External(Box::new(e))
+}

@@ -1,0 +1,58 @@
+//! Bad records: what a format skipped, counted and reported (never a
+//! silently shorter table; past `--max-bad-records` the run fails).
+
+use std::fmt;
+
+/// Why a line (or pair) was skipped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum BadRecordKind {
+    /// The line is not valid JSON (or not a JSON object).
+    MalformedJson,
+    /// An action line followed by another action line or the end of input.
+    ActionWithoutDocument,
+    /// A document line with no action line before it.
+    DocumentWithoutAction,
+    /// The line is not valid UTF-8.
+    InvalidUtf8,
+    /// The line is longer than the configured limit.
+    LineTooLong,
+}
+
+impl BadRecordKind {
+    pub const ALL: [BadRecordKind; 5] = [
+        BadRecordKind::MalformedJson,
+        BadRecordKind::ActionWithoutDocument,
+        BadRecordKind::DocumentWithoutAction,
+        BadRecordKind::InvalidUtf8,
+        BadRecordKind::LineTooLong,
+    ];
+
+    /// A stable snake_case name, used in logs and the run summary.
+    pub fn name(self) -> &'static str {
+        match self {
+            BadRecordKind::MalformedJson => "malformed_json",
+            BadRecordKind::ActionWithoutDocument => "action_without_document",
+            BadRecordKind::DocumentWithoutAction => "document_without_action",
+            BadRecordKind::InvalidUtf8 => "invalid_utf8",
+            BadRecordKind::LineTooLong => "line_too_long",
+        }
+    }
+}
+
+/// A skipped record: what was wrong and on which (1-based) line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadRecord {
+    pub kind: BadRecordKind,
+    pub line: u64,
+    pub detail: String,
+}
+
+impl fmt::Display for BadRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "line {}: {}", self.line, self.kind.name())?;
+        if !self.detail.is_empty() {
+            write!(f, " ({})", self.detail)?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,91 @@
+//! What a dump format must supply to be read as the `pages` table, and the
+//! options every format honours.
+//!
+//! The table provider knows formats only through [`DumpFormat`]: given a
+//! split (storage and range) it frames records in the decompressed bytes,
+//! decodes the projected columns of the pages the pushed-down filter keeps,
+//! and hands record batches of the `pages` schema to `emit`. Formats build
+//! on the compression layer (`open_split`) and report bad records through
+//! the shared [`ReadStats`]; they never see the provider.
+
+use std::fmt;
+
+use arrow::array::RecordBatch;
+
+use super::schema::PAGE_COLUMNS;
+use super::stats::ReadStats;
+use super::storage::Split;
+
+/// A dump format: CirrusSearch JSON today, MediaWiki XML beside it.
+pub trait DumpFormat: Send + Sync + fmt::Debug {
+    /// For plans and messages, e.g. `CirrusSearch`.
+    fn name(&self) -> &'static str;
+
+    /// Reads `split` from start to end (or `limit` pages), passing each batch
+    /// — the columns of `options.projection`, in that order — to `emit`;
+    /// `emit` returns false when nobody wants more.
+    fn read_split(
+        &self,
+        split: &Split,
+        options: &DecodeOptions,
+        limit: Option<usize>,
+        config: &ReadConfig,
+        stats: &ReadStats,
+        emit: &mut dyn FnMut(RecordBatch) -> bool,
+    ) -> Result<(), ReadError>;
+}
+
+/// What the decoder produces: which columns, and which pages.
+#[derive(Debug, Clone)]
+pub struct DecodeOptions {
+    /// Indices into [`PAGE_COLUMNS`] of the columns to materialize, in output order.
+    pub projection: Vec<usize>,
+    /// Keep only pages in these namespaces (a pushed-down `namespace` filter).
+    pub namespaces: Option<Vec<i32>>,
+}
+
+impl DecodeOptions {
+    pub fn all_columns() -> Self {
+        DecodeOptions {
+            projection: (0..PAGE_COLUMNS.len()).collect(),
+            namespaces: None,
+        }
+    }
+}
+
+/// Limits for reading; the defaults suit full Wikipedia dumps.
+#[derive(Debug, Clone)]
+pub struct ReadConfig {
+    /// A batch is emitted at this many rows...
+    pub batch_rows: usize,
+    /// ...or once its string data reaches this many bytes, whichever is first.
+    pub batch_bytes: usize,
+    /// Longer lines are skipped as bad records (the largest real pages are a
+    /// few MB; this guards memory against a file with no newlines).
+    pub max_line_bytes: usize,
+    /// The run fails once more bad records than this have been seen.
+    pub max_bad_records: u64,
+    /// A sample run (`--max-pages`): stop each split after this many pages.
+    pub max_pages_per_split: Option<u64>,
+}
+
+impl Default for ReadConfig {
+    fn default() -> Self {
+        ReadConfig {
+            batch_rows: 1024,
+            batch_bytes: 16 << 20,
+            max_line_bytes: 256 << 20,
+            max_bad_records: 1000,
+            max_pages_per_split: None,
+        }
+    }
+}
+
+/// Why reading a split stopped early.
+#[derive(Debug)]
+pub enum ReadError {
+    /// The consumer went away (a satisfied LIMIT, a cancelled query).
+    Cancelled,
+    /// A real failure, already phrased with the file and position.
+    Failed(String),
+}

@@ -139,6 +139,9 @@ def check_job(job, where):
         rules = spec.get("podFailurePolicy", {}).get("rules", [])
         if not any(r.get("action") == "FailIndex" and 2 in r.get("onExitCodes", {}).get("values", []) for r in rules):
             problems.append("usage errors (exit 2) are retried")
+        for code in (130, 143):
+            if not any(r.get("action") == "Ignore" and code in r.get("onExitCodes", {}).get("values", []) for r in rules):
+                problems.append(f"an interrupted run (exit {code}) counts as a failure")
         args = container["args"]
         spill = args[args.index("--spill-dir") + 1]
         mounts = {m["mountPath"]: m["name"] for m in container.get("volumeMounts", [])}

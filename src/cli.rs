@@ -3,11 +3,13 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
+use crate::interrupt;
 use crate::job::{Job, JobConfig};
 use crate::progress::ProgressMode;
 use crate::runtime::{default_memory_limit, parse_memory_limit, parse_size, RuntimeSettings};
@@ -15,6 +17,7 @@ use crate::script::parse_define;
 use crate::shard::Shard;
 use crate::sink::WriteOptions;
 use crate::source::format::ReadConfig;
+use crate::source::storage::RetryOptions;
 use crate::tokenizer::TokenizerBackend;
 
 /// Where the embedded sample lives, relative to the repository root.
@@ -153,6 +156,16 @@ pub struct JobArgs {
     /// file without newlines).
     #[arg(long, value_name = "SIZE", default_value = "256MiB")]
     pub max_line_size: String,
+
+    /// Remote inputs: failures in a row (refused requests, cut or stalled bodies)
+    /// before a read gives up with a network error. Cut bodies resume where they stopped.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub max_retries: usize,
+
+    /// Remote inputs: a response body that delivers no byte for this many seconds
+    /// has failed (and is resumed).
+    #[arg(long, value_name = "SECONDS", default_value_t = 60.0)]
+    pub read_timeout: f64,
 }
 
 /// Marks errors in the command line itself; the process exits with 2 for
@@ -218,6 +231,13 @@ impl JobArgs {
             allow_incomplete: self.allow_incomplete,
             max_pages: self.max_pages,
             min_split_bytes: parse_size(&self.min_split_size).context("--min-split-size")?,
+            retry: RetryOptions {
+                max_retries: self.max_retries,
+                read_timeout: Duration::try_from_secs_f64(self.read_timeout)
+                    .ok()
+                    .filter(|t| !t.is_zero())
+                    .context("--read-timeout: a positive number of seconds")?,
+            },
         })
     }
 }
@@ -237,17 +257,62 @@ pub fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run_command(cli.command)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) if e.downcast_ref::<UsageError>().is_some() => {
-            eprintln!("error: {e:#}");
+    let interrupted = match interrupt::listen() {
+        Ok(receiver) => receiver,
+        Err(e) => {
+            eprintln!("error: cannot listen for SIGTERM: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let outcome = runtime.block_on(async {
+        tokio::select! {
+            outcome = run_command(cli.command) => Ok(outcome),
+            Ok(signal) = interrupted => Err(signal),
+        }
+    });
+    let code = match outcome {
+        Ok(Ok(())) => ExitCode::SUCCESS,
+        Ok(Err(e)) if e.downcast_ref::<UsageError>().is_some() => {
+            eprintln!("error: {}", error_chain(&e));
             ExitCode::from(2)
         }
-        Err(e) => {
-            eprintln!("error: {e:#}");
+        Ok(Err(e)) => {
+            eprintln!("error: {}", error_chain(&e));
             ExitCode::FAILURE
         }
+        Err(signal) => {
+            // The run's future is gone: no new work starts. Remove what was
+            // in flight before anything else can be said or done.
+            let (committed, discarded) = crate::sink::in_progress::discard_all();
+            eprintln!(
+                "error: interrupted by {signal}: {committed} splits committed, {discarded} in flight discarded; \
+                 rerun the same command to resume"
+            );
+            ExitCode::from(signal.exit_code())
+        }
+    };
+    // Reader threads notice their consumers are gone within a batch; do not
+    // wait on a straggler longer than that.
+    runtime.shutdown_timeout(Duration::from_secs(5));
+    code
+}
+
+/// An error and its causes on one line, each said once: a cause whose text
+/// the message before it already contains (an I/O error quoted by each
+/// layer that passed it on) is left out.
+pub fn error_chain(error: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in error.chain() {
+        let text = cause.to_string();
+        if text.is_empty() || out.contains(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
     }
+    out
 }
 
 async fn run_command(command: Command) -> Result<()> {

@@ -33,7 +33,7 @@ use crate::source::cirrus::CirrusSearch;
 use crate::source::compression::{check_bzip2_files_are_whole, split_large_files};
 use crate::source::format::ReadConfig;
 use crate::source::stats::ReadStats;
-use crate::source::storage::discover_splits;
+use crate::source::storage::{discover_splits_with, RetryOptions};
 use crate::source::{PagesScanExec, PagesTable};
 use crate::summary::{Markers, OutputSummary, RunSummary};
 use crate::tokenizer::{register_tokenizer_udfs, TokenizerBackend, TokenizerSet};
@@ -63,6 +63,8 @@ pub struct JobConfig {
     pub max_pages: Option<u64>,
     /// Files at least twice this size are divided into byte ranges.
     pub min_split_bytes: u64,
+    /// How remote reads ride out faults.
+    pub retry: RetryOptions,
 }
 
 /// A session ready to run SQL over the dump.
@@ -89,7 +91,7 @@ struct RunOutcome {
 
 impl Job {
     pub fn new(config: JobConfig) -> Result<Self> {
-        let mut splits = discover_splits(&config.inputs, config.allow_incomplete)?;
+        let mut splits = discover_splits_with(&config.inputs, config.allow_incomplete, config.retry)?;
         // Enough pieces for every core of every shard: pods of an Indexed Job
         // each take 1/N of them, and all compute the same division.
         let shard_count = config.shard.map_or(1, |s| s.count);

@@ -12,13 +12,14 @@
 //! - [`runtime`]: memory limit and spill directories;
 //! - [`shard`]: scale-out over machines;
 //! - [`progress`], [`summary`]: what a run reports;
-//! - [`cli`]: the command line; [`head`]: `wikitok head`;
+//! - [`cli`]: the command line; [`head`]: `wikitok head`; [`interrupt`]: SIGTERM;
 //! - `fuzzing`: the bodies of the cargo-fuzz targets in `fuzz/`.
 
 pub mod cli;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod head;
+pub mod interrupt;
 pub mod job;
 pub mod progress;
 pub mod runtime;

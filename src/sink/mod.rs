@@ -6,6 +6,7 @@
 //! - [`parquet`]: the Parquet format, the default.
 
 pub mod format;
+pub mod in_progress;
 pub mod parquet;
 pub mod writer;
 

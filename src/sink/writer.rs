@@ -5,10 +5,12 @@
 //! Spark's `coalesce`). Here every partition of the query plan is executed by
 //! its own task and written to its own file, all at once.
 //!
-//! Files appear atomically: each is written as `.NAME.parquet.inprogress` and
-//! renamed to `NAME.parquet` only after it is complete and synced, so readers
-//! globbing `*.parquet` never see a half-written file, and a failed or killed
-//! run leaves only hidden leftovers that the next run removes.
+//! Files appear atomically ([`super::in_progress`]): each is written under a
+//! hidden temporary name of its own process and renamed to `NAME.parquet`
+//! only after it is complete and synced, so readers globbing `*.parquet`
+//! never see a half-written file, two runs writing one directory do not
+//! collide, and a failed or killed run leaves only hidden leftovers that the
+//! next run removes.
 //!
 //! What goes into a file is the [`SinkFormat`]'s business (Parquet today);
 //! this module only runs partitions, names files and commits them.
@@ -21,9 +23,8 @@
 //! the sink never looks inside the source.
 
 use std::collections::BTreeSet;
-use std::fs::File;
 use std::io::BufWriter;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use datafusion::common::{DataFusionError, Result};
@@ -37,9 +38,8 @@ use futures::StreamExt;
 use tokio::task::JoinSet;
 
 use super::format::SinkFormat;
+use super::in_progress::{remove_leftovers, InProgressFile};
 use super::parquet::ParquetOptions;
-
-const IN_PROGRESS_SUFFIX: &str = ".inprogress";
 
 /// The labels of the input splits a leaf of the plan reads, one per output
 /// partition in order — when the leaf is a scan of whole splits (no limit);
@@ -151,7 +151,7 @@ pub async fn write_partitions(
     format: Arc<dyn SinkFormat>,
 ) -> Result<WriteReport> {
     std::fs::create_dir_all(dir).map_err(|e| io_error(dir, e))?;
-    remove_in_progress_leftovers(dir)?;
+    remove_leftovers(dir)?;
 
     let mut report = WriteReport::default();
     let mut tasks = JoinSet::new();
@@ -228,57 +228,6 @@ async fn write_partition(
         rows,
         bytes,
     })
-}
-
-/// A file being written; removed on drop unless committed.
-struct InProgressFile {
-    file: File,
-    path: PathBuf,
-    final_path: PathBuf,
-    committed: bool,
-}
-
-impl InProgressFile {
-    fn create(dir: &Path, name: &str) -> Result<Self> {
-        let path = dir.join(format!(".{name}{IN_PROGRESS_SUFFIX}"));
-        let file = File::create(&path).map_err(|e| io_error(&path, e))?;
-        Ok(InProgressFile {
-            file,
-            path,
-            final_path: dir.join(name),
-            committed: false,
-        })
-    }
-
-    /// Syncs and renames into place; returns the file size.
-    fn commit(mut self) -> Result<u64> {
-        self.file.sync_all().map_err(|e| io_error(&self.path, e))?;
-        let bytes = self.file.metadata().map_err(|e| io_error(&self.path, e))?.len();
-        std::fs::rename(&self.path, &self.final_path).map_err(|e| io_error(&self.final_path, e))?;
-        self.committed = true;
-        Ok(bytes)
-    }
-}
-
-impl Drop for InProgressFile {
-    fn drop(&mut self) {
-        if !self.committed {
-            let _ = std::fs::remove_file(&self.path);
-        }
-    }
-}
-
-/// Removes in-progress files a killed run left behind.
-fn remove_in_progress_leftovers(dir: &Path) -> Result<()> {
-    for entry in std::fs::read_dir(dir).map_err(|e| io_error(dir, e))? {
-        let entry = entry.map_err(|e| io_error(dir, e))?;
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if name.starts_with('.') && name.ends_with(IN_PROGRESS_SUFFIX) {
-            tracing::info!(file = %entry.path().display(), "removing a file left in progress by an earlier run");
-            std::fs::remove_file(entry.path()).map_err(|e| io_error(&entry.path(), e))?;
-        }
-    }
-    Ok(())
 }
 
 /// After a complete write whose names are not tied to splits, removes Parquet

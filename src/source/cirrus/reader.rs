@@ -18,7 +18,7 @@ use crate::source::bad_record::{BadRecord, BadRecordKind};
 use crate::source::compression::{open_split, DecompressedSplit};
 use crate::source::format::{DecodeOptions, ReadConfig, ReadError};
 use crate::source::stats::ReadStats;
-use crate::source::storage::Split;
+use crate::source::storage::{is_network_error, Split};
 
 /// The result of [`read_line_limited`].
 #[derive(Debug, PartialEq, Eq)]
@@ -99,7 +99,13 @@ pub fn read_split(
         text_start,
         starts_mid_text,
         end,
-    } = open_split(split).map_err(|e| ReadError::Failed(format!("{path}: {e}")))?;
+    } = open_split(split).map_err(|e| {
+        if is_network_error(&e) {
+            ReadError::Failed(e.to_string())
+        } else {
+            ReadError::Failed(format!("{path}: {e}"))
+        }
+    })?;
     let mut first_line_offset = text_start;
     if starts_mid_text {
         // The first line (whole or partial) belongs to the previous range.
@@ -127,6 +133,9 @@ pub fn read_split(
         }
         let read = match read_line_limited(reader.as_mut(), &mut line, config.max_line_bytes) {
             Ok(read) => read,
+            // A network failure that outlived its retries is not corrupt data
+            // (its message names the URL and the byte).
+            Err(e) if is_network_error(&e) => break Err(ReadError::Failed(e.to_string())),
             Err(e) => {
                 break Err(ReadError::Failed(format!(
                     "{path}: {} data is truncated or corrupt near compressed byte {} (decompressed byte {uncompressed}, line {}): {e}",

@@ -15,6 +15,7 @@ use std::sync::Arc;
 use anyhow::{bail, Context, Result};
 
 use super::local::LocalFile;
+use super::remote::resumable::RetryOptions;
 use super::remote::{discover_remote, is_remote};
 use super::Split;
 
@@ -22,12 +23,17 @@ use super::Split;
 /// current layout (in an `index_name=...` directory) must have the directory's
 /// `_SUCCESS` marker, which Wikimedia writes last, unless `allow_incomplete`.
 pub fn discover_splits(inputs: &[String], allow_incomplete: bool) -> Result<Vec<Split>> {
+    discover_splits_with(inputs, allow_incomplete, RetryOptions::default())
+}
+
+/// [`discover_splits`], remote files read with the given retry policy.
+pub fn discover_splits_with(inputs: &[String], allow_incomplete: bool, retry: RetryOptions) -> Result<Vec<Split>> {
     let mut seen = BTreeSet::new();
     let mut paths = Vec::new();
     let mut splits = Vec::new();
     for input in inputs {
         if is_remote(input) {
-            splits.extend(discover_remote_splits(input, allow_incomplete)?);
+            splits.extend(discover_remote_splits(input, allow_incomplete, retry)?);
             continue;
         }
         let found = expand_input(input)?;
@@ -60,8 +66,8 @@ pub fn discover_splits(inputs: &[String], allow_incomplete: bool) -> Result<Vec<
     Ok(splits)
 }
 
-fn discover_remote_splits(input: &str, allow_incomplete: bool) -> Result<Vec<Split>> {
-    let (objects, markers) = discover_remote(input, &is_dump_file_name)?;
+fn discover_remote_splits(input: &str, allow_incomplete: bool, retry: RetryOptions) -> Result<Vec<Split>> {
+    let (objects, markers) = discover_remote(input, is_dump_file_name, retry)?;
     if objects.is_empty() {
         bail!("input {input:?}: no dump files found (looked for *.json, *.json.gz, *.json.bz2)");
     }

@@ -12,27 +12,33 @@
 //! the directory's contents.
 //!
 //! Reading is a streaming GET consumed from the reader's blocking thread, so
-//! a 600 MB shard is never held in memory or on disk.
+//! a 600 MB shard is never held in memory or on disk; it survives cut
+//! connections and busy servers ([`resumable`]). All requests run on a small
+//! runtime of their own ([`io`]).
+
+mod io;
+pub mod resumable;
 
 use std::collections::BTreeSet;
 use std::fmt;
-use std::io::{self, Read};
+use std::io::Read;
 use std::ops::Range;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
-use bytes::Bytes;
-use futures::stream::BoxStream;
-use futures::{StreamExt, TryStreamExt};
+use futures::TryStreamExt;
 use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore, ObjectStoreExt};
 use url::Url;
 
+use self::io::wait;
+use self::resumable::{NetworkError, ResumableReader, RetryOptions};
 use super::StoredFile;
 
 /// Which object names are dump files (decided by discovery, which knows the
 /// formats' file names).
-pub type IsDumpFile<'a> = &'a (dyn Fn(&str) -> bool + Sync);
+pub type IsDumpFile = fn(&str) -> bool;
 
 /// One remote dump file.
 #[derive(Clone)]
@@ -42,6 +48,7 @@ pub struct RemoteObject {
     /// The object's URL, for messages and output names.
     pub url: String,
     pub size: u64,
+    pub retry: RetryOptions,
 }
 
 impl fmt::Debug for RemoteObject {
@@ -70,15 +77,29 @@ impl StoredFile for RemoteObject {
         self.size
     }
 
-    fn open_at(&self, offset: u64) -> io::Result<Box<dyn Read + Send>> {
-        Ok(Box::new(RemoteReader::open(self, offset)?))
+    fn open_at(&self, offset: u64) -> std::io::Result<Box<dyn Read + Send>> {
+        Ok(Box::new(ResumableReader::open(self, offset, self.retry)?))
     }
 
-    fn read_range(&self, range: Range<u64>) -> io::Result<Vec<u8>> {
+    /// Bytes `range`; an error if the server cannot serve ranges (then the
+    /// object is read whole, never split).
+    fn read_range(&self, range: Range<u64>) -> std::io::Result<Vec<u8>> {
         if range.start >= range.end {
             return Ok(Vec::new());
         }
-        Ok(read_range(self, range)?.to_vec())
+        let store = self.store.clone();
+        let location = self.location.clone();
+        let start = range.start;
+        wait(async move { store.get_range(&location, range).await.map_err(std::io::Error::other) })
+            .map(|bytes| bytes.to_vec())
+            .map_err(|e| {
+                std::io::Error::other(NetworkError {
+                    url: self.url.clone(),
+                    offset: start,
+                    attempts: 0,
+                    cause: format!("GET (byte range): {e}"),
+                })
+            })
     }
 
     fn ranges_are_optional(&self) -> bool {
@@ -97,28 +118,42 @@ pub fn is_remote(input: &str) -> bool {
 
 /// The dump files behind a remote `--input`, sorted by URL, and the URLs of
 /// the `_SUCCESS` markers seen next to them.
-pub fn discover_remote(input: &str, is_dump_file_name: IsDumpFile) -> Result<(Vec<RemoteObject>, BTreeSet<String>)> {
+pub fn discover_remote(
+    input: &str,
+    is_dump_file_name: IsDumpFile,
+    retry: RetryOptions,
+) -> Result<(Vec<RemoteObject>, BTreeSet<String>)> {
     let url = Url::parse(input).with_context(|| format!("input {input:?}: not a valid URL"))?;
     let found = match url.scheme() {
-        "http" | "https" => block_on(discover_http(&url, is_dump_file_name)),
-        _ => block_on(discover_bucket(&url, is_dump_file_name)),
+        "http" | "https" => wait(discover_http(url, is_dump_file_name, retry)),
+        _ => wait(discover_bucket(url, is_dump_file_name, retry)),
     }
     .with_context(|| format!("input {input}"))?;
     Ok(found)
 }
 
-fn bucket_store(url: &Url) -> Result<Arc<dyn ObjectStore>> {
+/// A bucket store configured from the environment, the usual way for each
+/// store; request retries follow `retry`.
+fn bucket_store(url: &Url, retry: RetryOptions) -> Result<Arc<dyn ObjectStore>> {
     let root = format!("{}://{}", url.scheme(), url.host_str().unwrap_or_default());
+    let retries = retry.request_retries();
     let store: Arc<dyn ObjectStore> = match url.scheme() {
-        "s3" => Arc::new(object_store::aws::AmazonS3Builder::from_env().with_url(&root).build()?),
+        "s3" => Arc::new(
+            object_store::aws::AmazonS3Builder::from_env()
+                .with_url(&root)
+                .with_retry(retries)
+                .build()?,
+        ),
         "gs" => Arc::new(
             object_store::gcp::GoogleCloudStorageBuilder::from_env()
                 .with_url(&root)
+                .with_retry(retries)
                 .build()?,
         ),
         _ => Arc::new(
             object_store::azure::MicrosoftAzureBuilder::from_env()
                 .with_url(url.as_str())
+                .with_retry(retries)
                 .build()?,
         ),
     };
@@ -126,10 +161,11 @@ fn bucket_store(url: &Url) -> Result<Arc<dyn ObjectStore>> {
 }
 
 async fn discover_bucket(
-    url: &Url,
-    is_dump_file_name: IsDumpFile<'_>,
+    url: Url,
+    is_dump_file_name: IsDumpFile,
+    retry: RetryOptions,
 ) -> Result<(Vec<RemoteObject>, BTreeSet<String>)> {
-    let store = bucket_store(url)?;
+    let store = bucket_store(&url, retry)?;
     let root = format!("{}://{}", url.scheme(), url.host_str().unwrap_or_default());
     let key = ObjectPath::from_url_path(url.path())?;
     let object_url = |location: &ObjectPath| format!("{root}/{location}");
@@ -145,6 +181,7 @@ async fn discover_bucket(
             location: key,
             size: meta.size,
             store,
+            retry,
         };
         return Ok((vec![object], markers));
     }
@@ -161,6 +198,7 @@ async fn discover_bucket(
                 url: object_url(&meta.location),
                 location: meta.location,
                 size: meta.size,
+                retry,
             });
         }
     }
@@ -168,19 +206,29 @@ async fn discover_bucket(
     Ok((objects, markers))
 }
 
-async fn discover_http(url: &Url, is_dump_file_name: IsDumpFile<'_>) -> Result<(Vec<RemoteObject>, BTreeSet<String>)> {
+async fn discover_http(
+    url: Url,
+    is_dump_file_name: IsDumpFile,
+    retry: RetryOptions,
+) -> Result<(Vec<RemoteObject>, BTreeSet<String>)> {
     // The store's base is the directory; objects are named relative to it.
     let (directory, file) = match url.path().rsplit_once('/') {
         Some((_, "")) => (url.clone(), None),
         Some((_, file)) => (url.join(".")?, Some(file.to_string())),
         None => bail!("no path in the URL"),
     };
-    // Plain http:// is allowed when the user wrote it (a local mirror).
-    let client = object_store::ClientOptions::new().with_allow_http(url.scheme() == "http");
+    // Plain http:// is allowed when the user wrote it (a local mirror). No
+    // whole-request timeout (a 600 MB body takes minutes); a stalled body is
+    // caught by `--read-timeout` instead.
+    let client = object_store::ClientOptions::new()
+        .with_allow_http(url.scheme() == "http")
+        .with_timeout_disabled()
+        .with_connect_timeout(Duration::from_secs(10));
     let store: Arc<dyn ObjectStore> = Arc::new(
         object_store::http::HttpBuilder::new()
             .with_url(directory.as_str())
             .with_client_options(client)
+            .with_retry(retry.request_retries())
             .build()?,
     );
     let names = match file {
@@ -211,6 +259,7 @@ async fn discover_http(url: &Url, is_dump_file_name: IsDumpFile<'_>) -> Result<(
             url: object_url,
             location,
             size: meta.size,
+            retry,
         });
     }
     objects.sort_by(|a, b| a.url.cmp(&b.url));
@@ -240,74 +289,6 @@ fn percent_decode(text: &str) -> String {
     percent_encoding::percent_decode_str(text)
         .decode_utf8_lossy()
         .into_owned()
-}
-
-/// Runs a future to completion from synchronous code, inside or outside the
-/// Tokio runtime.
-fn block_on<F: std::future::Future>(future: F) -> F::Output {
-    match tokio::runtime::Handle::try_current() {
-        Ok(handle) => tokio::task::block_in_place(|| handle.block_on(future)),
-        Err(_) => tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("a Tokio runtime")
-            .block_on(future),
-    }
-}
-
-/// Bytes `range` of a remote object; an error if the server cannot serve
-/// ranges (then the object is read whole, never split).
-fn read_range(object: &RemoteObject, range: Range<u64>) -> io::Result<Bytes> {
-    let store = object.store.clone();
-    let location = object.location.clone();
-    block_on(async move { store.get_range(&location, range).await })
-        .map_err(|e| io::Error::other(format!("GET {} (byte range): {e}", object.url)))
-}
-
-/// A blocking `Read` over a streaming GET of a remote object.
-pub struct RemoteReader {
-    stream: BoxStream<'static, object_store::Result<Bytes>>,
-    current: Bytes,
-    url: String,
-}
-
-impl RemoteReader {
-    /// Streams the object from byte `offset` to its end (a ranged GET when
-    /// `offset > 0`; the stream is dropped, and the request with it, as soon
-    /// as the reader has what it needs).
-    pub fn open(object: &RemoteObject, offset: u64) -> io::Result<Self> {
-        let store = object.store.clone();
-        let location = object.location.clone();
-        let options = object_store::GetOptions {
-            range: (offset > 0).then_some(object_store::GetRange::Offset(offset)),
-            ..Default::default()
-        };
-        let result = block_on(async move { store.get_opts(&location, options).await });
-        let stream = result
-            .map_err(|e| io::Error::other(format!("GET {}: {e}", object.url)))?
-            .into_stream();
-        Ok(RemoteReader {
-            stream,
-            current: Bytes::new(),
-            url: object.url.clone(),
-        })
-    }
-}
-
-impl Read for RemoteReader {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        while self.current.is_empty() {
-            match block_on(self.stream.next()) {
-                None => return Ok(0),
-                Some(Ok(chunk)) => self.current = chunk,
-                Some(Err(e)) => return Err(io::Error::other(format!("reading {}: {e}", self.url))),
-            }
-        }
-        let n = buf.len().min(self.current.len());
-        buf[..n].copy_from_slice(&self.current[..n]);
-        let _ = self.current.split_to(n);
-        Ok(n)
-    }
 }
 
 #[cfg(test)]

@@ -343,3 +343,25 @@ async fn run_command(command: Command) -> Result<()> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_cause_is_said_once() {
+        let disk = std::io::Error::from_raw_os_error(28);
+        let error = anyhow::Error::new(disk)
+            .context(format!(
+                "writing out/x.parquet: {}",
+                std::io::Error::from_raw_os_error(28)
+            ))
+            .context("statement 1 of sql/tokenize.sql");
+        let text = error_chain(&error);
+        assert_eq!(text.matches("No space left on device").count(), 1, "{text}");
+        assert!(
+            text.starts_with("statement 1 of sql/tokenize.sql: writing out/x.parquet"),
+            "{text}"
+        );
+    }
+}

@@ -28,7 +28,13 @@ use crate::runtime::{
 };
 use crate::script::substitute_variables;
 use crate::shard::Shard;
-use crate::sink::{partition_names, write_partitions, ParquetSink, PartitionNames, WriteOptions, WriteReport};
+use crate::shuffle::register_shuffle_udf;
+use crate::sink::megatron::{MegatronSink, TokenDtype};
+use crate::sink::packed::PackedSink;
+use crate::sink::text::{CsvSink, JsonLinesSink};
+use crate::sink::{
+    partition_names, write_partitions, ParquetSink, PartitionNames, SinkFormat, WriteOptions, WriteReport,
+};
 use crate::source::cirrus::CirrusSearch;
 use crate::source::compression::{check_bzip2_files_are_whole, split_large_files};
 use crate::source::format::ReadConfig;
@@ -127,6 +133,7 @@ impl Job {
         let pages = Arc::new(PagesTable::new(splits, Arc::new(CirrusSearch), read));
         ctx.register_table("pages", pages.clone())?;
         register_tokenizer_udfs(&ctx, tokenizers.clone());
+        register_shuffle_udf(&ctx);
         Ok(Job {
             config,
             ctx,
@@ -237,6 +244,7 @@ impl Job {
             pages_per_second: pages_read as f64 / elapsed.max(1e-9),
             tokens_per_second: tokens as f64 / elapsed.max(1e-9),
             spilled_bytes: outcome.spilled_bytes,
+            packed_tokens_dropped: crate::sink::packed::dropped_tokens(),
             peak_memory_pool_bytes: self.memory_pool.peak() as u64,
             peak_rss_bytes: peak_rss().unwrap_or(0),
             outputs: outcome
@@ -260,10 +268,11 @@ impl Job {
             out.push_str(&format!("-- {}\n", statement.label));
             let plan = match statement.statement {
                 Statement::CopyTo(copy) => {
-                    let (dir, plan) = self.copy_plan(copy).await.with_context(|| statement.label.clone())?;
-                    let names = self.partition_names(&plan);
+                    let (dir, plan, sink) = self.copy_plan(copy).await.with_context(|| statement.label.clone())?;
+                    let names = self.partition_names(&plan, sink.extension());
                     out.push_str(&format!(
-                        "ParallelParquetWriter: {} files into {} ({})\n",
+                        "ParallelWriter ({}): {} files into {} ({})\n",
+                        sink.extension(),
                         names.names.len(),
                         dir.display(),
                         if names.per_split {
@@ -344,20 +353,25 @@ impl Job {
         Ok((pretty_format_batches(&batches)?.to_string(), spilled))
     }
 
-    /// Plans a COPY's query; returns the target directory and the plan.
-    async fn copy_plan(&self, copy: CopyToStatement) -> Result<(PathBuf, Arc<dyn ExecutionPlan>)> {
-        match copy.stored_as.as_deref() {
-            Some(format) if format.eq_ignore_ascii_case("parquet") => {}
-            Some(format) => bail!("COPY ... STORED AS {format}: wikitok writes Parquet only"),
-            None => bail!("COPY ... TO '{}': add STORED AS PARQUET", copy.target),
-        }
+    /// Plans a COPY's query; returns the target directory, the plan and the
+    /// file format to write.
+    async fn copy_plan(&self, copy: CopyToStatement) -> Result<(PathBuf, Arc<dyn ExecutionPlan>, Arc<dyn SinkFormat>)> {
+        let options: Vec<(String, String)> = copy
+            .options
+            .iter()
+            .map(|(key, value)| (key.to_ascii_lowercase(), option_text(value)))
+            .collect();
+        let sink = match copy.stored_as.as_deref() {
+            Some(format) => self.sink_format(format, &options)?,
+            None => bail!(
+                "COPY ... TO '{}': add STORED AS PARQUET (or CSV, JSON, MEGATRON)",
+                copy.target
+            ),
+        };
         if !copy.partitioned_by.is_empty() {
             bail!("COPY ... PARTITIONED BY is not supported; write one COPY per partition value");
         }
-        if let Some((key, _)) = copy.options.first() {
-            bail!("COPY option {key:?} is not supported (files are zstd-compressed Parquet)");
-        }
-        if copy.target.ends_with(".parquet") {
+        if copy.target.ends_with(&format!(".{}", sink.extension())) || copy.target.ends_with(".parquet") {
             bail!(
                 "COPY ... TO '{}': the target is a directory (one file per partition is written into it)",
                 copy.target
@@ -371,12 +385,12 @@ impl Job {
         };
         let plan = self.logical_plan(query).await?;
         let plan = self.ctx.state().create_physical_plan(&plan).await?;
-        Ok((PathBuf::from(copy.target), plan))
+        Ok((PathBuf::from(copy.target), plan, sink))
     }
 
     async fn copy(&self, copy: CopyToStatement) -> Result<(PathBuf, WriteReport, u64)> {
-        let (dir, plan) = self.copy_plan(copy).await?;
-        let names = self.partition_names(&plan);
+        let (dir, plan, sink) = self.copy_plan(copy).await?;
+        let names = self.partition_names(&plan, sink.extension());
         tracing::info!(
             "writing {} into {} in parallel",
             if names.per_split {
@@ -392,21 +406,57 @@ impl Job {
             &dir,
             &names,
             &self.config.write,
-            self.sink_format()?,
+            sink,
         )
         .await?;
         Ok((dir, report, spilled_bytes(&plan)))
     }
 
-    /// The file format COPY writes.
-    fn sink_format(&self) -> Result<Arc<ParquetSink>> {
+    /// The file format of `COPY ... STORED AS format OPTIONS (...)`.
+    fn sink_format(&self, format: &str, options: &[(String, String)]) -> Result<Arc<dyn SinkFormat>> {
+        let no_options = |format: &str| match options.first() {
+            Some((key, _)) => bail!("COPY ... STORED AS {format}: option {key:?} is not supported"),
+            None => Ok(()),
+        };
         let write = &self.config.write;
-        Ok(Arc::new(ParquetSink::new(&write.parquet, write.sample.as_deref())?))
+        Ok(match format.to_ascii_lowercase().as_str() {
+            "parquet" => {
+                no_options("PARQUET")?;
+                Arc::new(ParquetSink::new(&write.parquet, write.sample.as_deref())?)
+            }
+            "csv" => Arc::new(CsvSink::from_options(options)?),
+            "json" | "jsonl" | "ndjson" => {
+                no_options("JSON")?;
+                Arc::new(JsonLinesSink)
+            }
+            "megatron" => {
+                let dtype = match options.iter().find(|(key, _)| key == "dtype") {
+                    Some((_, name)) => TokenDtype::parse(name)?,
+                    None => TokenDtype::for_vocabulary(self.tokenizers.default_tokenizer().vocab_size()),
+                };
+                if let Some((key, _)) = options.iter().find(|(key, _)| key != "dtype") {
+                    bail!("COPY ... STORED AS MEGATRON: option {key:?} is not supported (only 'dtype')");
+                }
+                Arc::new(MegatronSink { dtype })
+            }
+            "packed" => {
+                let mut seq_len = 2048;
+                for (key, value) in options {
+                    match key.as_str() {
+                        "seq_len" => seq_len = PackedSink::parse_seq_len(value)?,
+                        other => bail!("COPY ... STORED AS PACKED: option {other:?} is not supported (only 'seq_len')"),
+                    }
+                }
+                let parquet = ParquetSink::new(&write.parquet, write.sample.as_deref())?;
+                Arc::new(PackedSink { seq_len, parquet })
+            }
+            other => bail!("COPY ... STORED AS {other}: wikitok writes PARQUET, CSV, JSON, MEGATRON or PACKED"),
+        })
     }
 
     /// Output file names for `plan`'s partitions: after the input splits
     /// when the partitions are the splits of a `pages` scan.
-    fn partition_names(&self, plan: &Arc<dyn ExecutionPlan>) -> PartitionNames {
+    fn partition_names(&self, plan: &Arc<dyn ExecutionPlan>, extension: &str) -> PartitionNames {
         let split_labels = |node: &dyn ExecutionPlan| {
             let scan = node.downcast_ref::<PagesScanExec>()?;
             scan.fetch()
@@ -414,7 +464,7 @@ impl Job {
                 .then(|| scan.splits().iter().map(|s| s.label.clone()).collect())
         };
         let shard_tag = self.config.shard.map(|s| s.file_tag());
-        partition_names(plan, shard_tag.as_deref(), &split_labels, "parquet")
+        partition_names(plan, shard_tag.as_deref(), &split_labels, extension)
     }
 }
 
@@ -426,6 +476,15 @@ fn skipped_note(report: &WriteReport) -> String {
             "; {} files already committed by an earlier run were kept (--overwrite rewrites them)",
             report.files_skipped.len()
         )
+    }
+}
+
+/// A COPY option's value as text (`'\t'` → a tab, `true` → "true").
+fn option_text(value: &datafusion::sql::sqlparser::ast::Value) -> String {
+    use datafusion::sql::sqlparser::ast::Value;
+    match value {
+        Value::SingleQuotedString(s) | Value::DoubleQuotedString(s) | Value::EscapedStringLiteral(s) => s.clone(),
+        other => other.to_string(),
     }
 }
 

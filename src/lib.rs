@@ -10,7 +10,7 @@
 //! - [`script`]: SQL files and their variables;
 //! - [`job`]: the job runner tying them together;
 //! - [`runtime`]: memory limit and spill directories;
-//! - [`shard`]: scale-out over machines;
+//! - [`shard`]: scale-out over machines; [`shuffle`]: `shuffle_key` for seeded shuffles;
 //! - [`progress`], [`summary`]: what a run reports;
 //! - [`cli`]: the command line; [`head`]: `wikitok head`; [`interrupt`]: SIGTERM;
 //! - `fuzzing`: the bodies of the cargo-fuzz targets in `fuzz/`.
@@ -25,6 +25,7 @@ pub mod progress;
 pub mod runtime;
 pub mod script;
 pub mod shard;
+pub mod shuffle;
 pub mod sink;
 pub mod source;
 pub mod summary;

@@ -36,6 +36,10 @@ pub struct RunSummary {
     pub pages_per_second: f64,
     pub tokens_per_second: f64,
     pub spilled_bytes: u64,
+    /// `STORED AS PACKED`: tokens of the incomplete last sequence of each
+    /// partition, dropped.
+    #[serde(default)]
+    pub packed_tokens_dropped: u64,
     /// Peak of DataFusion's memory pool (sorts, aggregations).
     pub peak_memory_pool_bytes: u64,
     /// Peak resident memory of the process.
@@ -70,6 +74,12 @@ impl RunSummary {
         )];
         if !self.bad_records.is_empty() {
             lines.push(format!("bad records skipped: {:?}", self.bad_records));
+        }
+        if self.packed_tokens_dropped > 0 {
+            lines.push(format!(
+                "packed sequences: {} tokens dropped (the incomplete last sequence of each partition)",
+                self.packed_tokens_dropped
+            ));
         }
         lines.push(format!(
             "{:.1}s, {:.0} pages/s, {:.0} tokens/s; spilled {} bytes; peak memory pool {:.1} MB, peak RSS {:.1} MB",

@@ -4,7 +4,7 @@
 
 use std::fs::File;
 use std::io::BufWriter;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
@@ -15,12 +15,42 @@ pub trait SinkFormat: Send + Sync {
     /// The file name extension, without the dot: `parquet`.
     fn extension(&self) -> &'static str;
 
-    /// An encoder writing one partition's batches into `file` (an
-    /// in-progress file at `path`, for messages).
-    fn create(&self, file: BufWriter<File>, path: &Path, schema: SchemaRef) -> Result<Box<dyn PartitionEncoder>>;
+    /// Extensions of files written beside each file and committed with it
+    /// (Megatron's `idx` beside its `bin`); none by default.
+    fn companions(&self) -> &'static [&'static str] {
+        &[]
+    }
 
-    /// Whether `path` is a complete file of a full (not sample) run.
+    /// An encoder writing one partition's batches into `files`.
+    fn create(&self, files: SinkFiles, schema: SchemaRef) -> Result<Box<dyn PartitionEncoder>>;
+
+    /// Whether `path` (its companions present) is a complete file. With
+    /// [`SinkFormat::records_sample`], also that it is not from a sample run.
     fn is_complete(&self, path: &Path) -> bool;
+
+    /// Whether files say themselves that a sample run wrote them (Parquet's
+    /// metadata); otherwise the writer keeps a `.NAME.sample` marker beside
+    /// each such file.
+    fn records_sample(&self) -> bool {
+        false
+    }
+
+    /// Called once all partitions of a COPY are committed (or kept): for
+    /// listings over the directory (Megatron's `data-path`).
+    fn finish_directory(&self, _dir: &Path) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// The in-progress files one partition is encoded into.
+pub struct SinkFiles {
+    pub main: BufWriter<File>,
+    /// The main file's (temporary) path, for messages.
+    pub path: PathBuf,
+    /// One per [`SinkFormat::companions`], in that order.
+    pub companions: Vec<BufWriter<File>>,
+    /// The plan partition being written.
+    pub partition: usize,
 }
 
 /// Encodes one partition's batches into one file.

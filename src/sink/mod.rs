@@ -3,11 +3,17 @@
 //! - [`writer`]: runs every partition of the plan in parallel, each into its
 //!   own file, committed atomically, kept on a rerun;
 //! - [`format`]: what a file format supplies to it ([`format::SinkFormat`]);
-//! - [`parquet`]: the Parquet format, the default.
+//! - [`parquet`]: the Parquet format, the default; [`text`]: CSV/TSV and
+//!   JSON Lines; [`megatron`]: Megatron-LM indexed datasets (`.bin`+`.idx`);
+//!   [`packed`]: fixed-length training sequences (Parquet);
+//! - [`in_progress`]: temporary files, their commit and their cleanup.
 
 pub mod format;
 pub mod in_progress;
+pub mod megatron;
+pub mod packed;
 pub mod parquet;
+pub mod text;
 pub mod writer;
 
 pub use format::{PartitionEncoder, SinkFormat};

@@ -13,7 +13,7 @@ use parquet::file::metadata::KeyValue;
 use parquet::file::properties::WriterProperties;
 use parquet::file::reader::{FileReader, SerializedFileReader};
 
-use super::format::{PartitionEncoder, SinkFormat};
+use super::format::{PartitionEncoder, SinkFiles, SinkFormat};
 use super::writer::io_error;
 
 /// The key marking a sample run's file in its Parquet metadata.
@@ -68,12 +68,16 @@ impl SinkFormat for ParquetSink {
         "parquet"
     }
 
-    fn create(&self, file: BufWriter<File>, path: &Path, schema: SchemaRef) -> Result<Box<dyn PartitionEncoder>> {
-        let writer = ArrowWriter::try_new(file, schema, Some(self.props.clone())).map_err(parquet_error)?;
+    fn create(&self, files: SinkFiles, schema: SchemaRef) -> Result<Box<dyn PartitionEncoder>> {
+        let writer = ArrowWriter::try_new(files.main, schema, Some(self.props.clone())).map_err(parquet_error)?;
         Ok(Box::new(ParquetEncoder {
             writer,
-            path: path.to_path_buf(),
+            path: files.path,
         }))
+    }
+
+    fn records_sample(&self) -> bool {
+        true
     }
 
     fn is_complete(&self, path: &Path) -> bool {

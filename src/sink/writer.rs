@@ -23,8 +23,9 @@
 //! the sink never looks inside the source.
 
 use std::collections::BTreeSet;
+use std::fs::File;
 use std::io::BufWriter;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use datafusion::common::{DataFusionError, Result};
@@ -37,7 +38,7 @@ use datafusion::physical_plan::{ExecutionPlan, ExecutionPlanProperties};
 use futures::StreamExt;
 use tokio::task::JoinSet;
 
-use super::format::SinkFormat;
+use super::format::{SinkFiles, SinkFormat};
 use super::in_progress::{remove_leftovers, InProgressFile};
 use super::parquet::ParquetOptions;
 
@@ -157,7 +158,7 @@ pub async fn write_partitions(
     let mut tasks = JoinSet::new();
     for (partition, name) in names.names.iter().enumerate() {
         let final_path = dir.join(name);
-        if names.per_split && !options.overwrite && options.sample.is_none() && format.is_complete(&final_path) {
+        if names.per_split && !options.overwrite && options.sample.is_none() && is_kept(format.as_ref(), &final_path) {
             report.files_skipped.push(name.clone());
             continue;
         }
@@ -166,8 +167,9 @@ pub async fn write_partitions(
         let format = format.clone();
         let name = name.clone();
         let dir = dir.to_path_buf();
+        let sample = options.sample.is_some();
         tasks.spawn(async move {
-            write_partition(plan, partition, task_ctx, &dir, &name, format.as_ref())
+            write_partition(plan, partition, task_ctx, &dir, &name, format.as_ref(), sample)
                 .await
                 .map_err(|e| e.context(format!("writing {}", dir.join(&name).display())))
         });
@@ -192,9 +194,40 @@ pub async fn write_partitions(
     }
     report.files_written.sort_by(|a, b| a.name.cmp(&b.name));
     if !names.per_split {
-        remove_stale_files(dir, &names.names, format.extension())?;
+        remove_stale_files(dir, &names.names, format.as_ref())?;
     }
+    format.finish_directory(dir)?;
     Ok(report)
+}
+
+/// A file named `NAME.EXT` has companions `NAME.COMPANION` (Megatron's
+/// `.idx` beside its `.bin`).
+fn companion_name(name: &str, extension: &str, companion: &str) -> String {
+    let stem = name.strip_suffix(&format!(".{extension}")).unwrap_or(name);
+    format!("{stem}.{companion}")
+}
+
+/// Marks a sample run's file for formats that cannot record it inside the
+/// file: `.NAME.sample` beside it.
+fn sample_marker(path: &Path) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    path.with_file_name(format!(".{name}.sample"))
+}
+
+/// Whether a rerun keeps `path`: committed by a full (not sample) run.
+fn is_kept(format: &dyn SinkFormat, path: &Path) -> bool {
+    let companions_present = format.companions().iter().all(|companion| {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        path.with_file_name(companion_name(&name, format.extension(), companion))
+            .exists()
+    });
+    companions_present && format.is_complete(path) && (format.records_sample() || !sample_marker(path).exists())
 }
 
 async fn write_partition(
@@ -204,17 +237,26 @@ async fn write_partition(
     dir: &Path,
     name: &str,
     format: &dyn SinkFormat,
+    sample: bool,
 ) -> Result<WrittenFile> {
     let in_progress = InProgressFile::create(dir, name)?;
+    let companions = format
+        .companions()
+        .iter()
+        .map(|companion| InProgressFile::create(dir, &companion_name(name, format.extension(), companion)))
+        .collect::<Result<Vec<_>>>()?;
     let mut stream = plan.execute(partition, task_ctx)?;
-    let file = BufWriter::with_capacity(
-        1 << 20,
-        in_progress
-            .file
-            .try_clone()
-            .map_err(|e| io_error(&in_progress.path, e))?,
-    );
-    let mut encoder = format.create(file, &in_progress.path, stream.schema())?;
+    let buffered = |file: &InProgressFile| -> Result<BufWriter<File>> {
+        let clone = file.file.try_clone().map_err(|e| io_error(&file.path, e))?;
+        Ok(BufWriter::with_capacity(1 << 20, clone))
+    };
+    let files = SinkFiles {
+        main: buffered(&in_progress)?,
+        path: in_progress.path.clone(),
+        companions: companions.iter().map(buffered).collect::<Result<_>>()?,
+        partition,
+    };
+    let mut encoder = format.create(files, stream.schema())?;
     let mut rows = 0u64;
     while let Some(batch) = stream.next().await {
         let batch = batch?;
@@ -222,7 +264,18 @@ async fn write_partition(
         encoder.write(&batch)?;
     }
     encoder.finish()?;
+    // Companions first: a main file in place means its companions are too.
+    for companion in companions {
+        companion.commit()?;
+    }
+    let marker = sample_marker(&dir.join(name));
+    if !format.records_sample() && sample {
+        std::fs::write(&marker, b"").map_err(|e| io_error(&marker, e))?;
+    }
     let bytes = in_progress.commit()?;
+    if !format.records_sample() && !sample && marker.exists() {
+        std::fs::remove_file(&marker).map_err(|e| io_error(&marker, e))?;
+    }
     Ok(WrittenFile {
         name: name.to_string(),
         rows,
@@ -233,7 +286,8 @@ async fn write_partition(
 /// After a complete write whose names are not tied to splits, removes Parquet
 /// files of earlier runs (say, with more partitions) so the directory holds
 /// exactly this result. A shard only removes its own `part-shard-...` files.
-fn remove_stale_files(dir: &Path, current: &[String], extension: &str) -> Result<()> {
+fn remove_stale_files(dir: &Path, current: &[String], format: &dyn SinkFormat) -> Result<()> {
+    let extension = format.extension();
     let prefix = match current.first().and_then(|n| n.rsplit_once('-')) {
         Some((prefix, _)) if prefix.starts_with("part-shard-") => format!("{prefix}-"),
         _ => String::new(),
@@ -245,6 +299,9 @@ fn remove_stale_files(dir: &Path, current: &[String], extension: &str) -> Result
         if name.ends_with(&format!(".{extension}")) && name.starts_with(&prefix) && !current.contains(name.as_str()) {
             tracing::info!(file = %entry.path().display(), "removing a stale output file from an earlier run");
             std::fs::remove_file(entry.path()).map_err(|e| io_error(&entry.path(), e))?;
+            for companion in format.companions() {
+                let _ = std::fs::remove_file(dir.join(companion_name(&name, extension, companion)));
+            }
         }
     }
     Ok(())

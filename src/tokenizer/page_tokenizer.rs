@@ -119,6 +119,11 @@ impl PageTokenizer {
         }
     }
 
+    /// The vocabulary size, added tokens included (Megatron's dtype rule).
+    pub fn vocab_size(&self) -> usize {
+        self.inner.get_vocab_size(true)
+    }
+
     /// [`PageTokenizer::encode`], appending to `out` (the UDFs build one
     /// values buffer per batch).
     pub fn encode_into(

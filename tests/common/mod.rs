@@ -36,6 +36,12 @@ pub fn wikitok_with_env(args: &[&str], env: &[(&str, String)]) -> Output {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
+    // Whatever a run is given and however it ends, it never panics.
+    assert!(
+        !String::from_utf8_lossy(&output.stderr).contains("panicked"),
+        "wikitok {} panicked",
+        args.join(" ")
+    );
     output
 }
 

@@ -1,0 +1,48 @@
+-- megatron.sql — Megatron-LM / NeMo / GPT-NeoX indexed datasets, shuffled.
+--
+-- Writes ${output}/megatron/train/part-NNNNN.bin + .idx (one pair per
+-- partition, in parallel) and ${output}/megatron/valid/ likewise, plus
+-- data-path.txt in each: "TOKENS PREFIX ..." to paste into Megatron's
+-- --data-path (it blends the per-partition datasets by weight). Each document
+-- is one content page: its token ids followed by the tokenizer's end-of-text
+-- token. The dtype follows Megatron's rule (uint16 below 65 500 tokens, else
+-- int32: int32 for cl100k).
+--
+-- Variables:
+--   -D seed=N              document order: a seeded, deterministic shuffle of
+--                          the whole corpus (default 0). Same seed and
+--                          --partitions → byte-identical files. Documents are
+--                          hash-partitioned by a key derived from the seed and
+--                          sorted by it in each partition (the sort spills to
+--                          --spill-dir under a small --memory-limit).
+--   -D valid_per_mille=K   ~K‰ of documents (chosen by a hash of the page id,
+--                          whatever the seed) go to valid/, the rest to train/:
+--                          disjoint, together every document once (default 0:
+--                          valid/ holds empty datasets).
+--   -D prepend_title=true  tokenize "TITLE\n\nTEXT" instead of TEXT.
+--
+--   wikitok run sql/megatron.sql --input DUMP -D seed=7 -D valid_per_mille=5 \
+--       --memory-limit 2GiB --spill-dir /spill
+COPY (
+    SELECT
+        array_append(
+            tokenize(CASE WHEN ${prepend_title:-false} THEN concat(title, chr(10), chr(10), text) ELSE text END),
+            eos_token_id()
+        ) AS tokens,
+        row_number() OVER (PARTITION BY shuffle_key(page_id, ${seed:-0}) % 64 ORDER BY shuffle_key(page_id, ${seed:-0})) AS position
+    FROM pages
+    WHERE namespace = 0 AND text IS NOT NULL AND text <> ''
+      AND shuffle_key(page_id, -1) % 1000 >= ${valid_per_mille:-0}
+) TO '${output}/megatron/train' STORED AS MEGATRON;
+
+COPY (
+    SELECT
+        array_append(
+            tokenize(CASE WHEN ${prepend_title:-false} THEN concat(title, chr(10), chr(10), text) ELSE text END),
+            eos_token_id()
+        ) AS tokens,
+        row_number() OVER (PARTITION BY shuffle_key(page_id, ${seed:-0}) % 64 ORDER BY shuffle_key(page_id, ${seed:-0})) AS position
+    FROM pages
+    WHERE namespace = 0 AND text IS NOT NULL AND text <> ''
+      AND shuffle_key(page_id, -1) % 1000 < ${valid_per_mille:-0}
+) TO '${output}/megatron/valid' STORED AS MEGATRON;

@@ -4,9 +4,9 @@
 -- partition, in parallel) and ${output}/megatron/valid/ likewise, plus
 -- data-path.txt in each: "TOKENS PREFIX ..." to paste into Megatron's
 -- --data-path (it blends the per-partition datasets by weight). Each document
--- is one content page: its token ids followed by the tokenizer's end-of-text
--- token. The dtype follows Megatron's rule (uint16 below 65 500 tokens, else
--- int32: int32 for cl100k).
+-- is one content page (namespace 0; a page without text is a lone EOS): its
+-- token ids followed by the tokenizer's end-of-text token. The dtype follows
+-- Megatron's rule (uint16 below 65 500 tokens, else int32: int32 for cl100k).
 --
 -- Variables:
 --   -D seed=N              document order: a seeded, deterministic shuffle of
@@ -26,23 +26,23 @@
 COPY (
     SELECT
         array_append(
-            tokenize(CASE WHEN ${prepend_title:-false} THEN concat(title, chr(10), chr(10), text) ELSE text END),
+            tokenize(CASE WHEN ${prepend_title:-false} THEN concat(title, chr(10), chr(10), text) ELSE coalesce(text, '') END),
             eos_token_id()
         ) AS tokens,
         row_number() OVER (PARTITION BY shuffle_key(page_id, ${seed:-0}) % 64 ORDER BY shuffle_key(page_id, ${seed:-0})) AS position
     FROM pages
-    WHERE namespace = 0 AND text IS NOT NULL AND text <> ''
+    WHERE namespace = 0
       AND shuffle_key(page_id, -1) % 1000 >= ${valid_per_mille:-0}
 ) TO '${output}/megatron/train' STORED AS MEGATRON;
 
 COPY (
     SELECT
         array_append(
-            tokenize(CASE WHEN ${prepend_title:-false} THEN concat(title, chr(10), chr(10), text) ELSE text END),
+            tokenize(CASE WHEN ${prepend_title:-false} THEN concat(title, chr(10), chr(10), text) ELSE coalesce(text, '') END),
             eos_token_id()
         ) AS tokens,
         row_number() OVER (PARTITION BY shuffle_key(page_id, ${seed:-0}) % 64 ORDER BY shuffle_key(page_id, ${seed:-0})) AS position
     FROM pages
-    WHERE namespace = 0 AND text IS NOT NULL AND text <> ''
+    WHERE namespace = 0
       AND shuffle_key(page_id, -1) % 1000 < ${valid_per_mille:-0}
 ) TO '${output}/megatron/valid' STORED AS MEGATRON;

@@ -46,8 +46,10 @@ def main():
     ap.add_argument("--tokenizer", default=os.path.join(REPO, "data/samples/tokenizer/cl100k_base.tokenizer.json"))
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--backends", default="hf,fast", help="wikitok --tokenizer-backend values to compare")
+    ap.add_argument("--wikitok", default=os.path.join(REPO, "target", "release", "wikitok"),
+                    help="the binary to measure (e.g. a build of an earlier commit, for before/after)")
     a = ap.parse_args()
-    wikitok = os.path.join(REPO, "target", "release", "wikitok")
+    wikitok = a.wikitok
     backends = a.backends.split(",")
     results = {f"wikitok {b}": [] for b in backends}
     results["python peer"] = []

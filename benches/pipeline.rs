@@ -168,5 +168,56 @@ fn run_job(binary: &str, input: &str, out: &Path) {
     assert!(status.success());
 }
 
-criterion_group!(benches, decode, tokenize_udf, end_to_end);
+/// Reading a local file whole: the seeked `std::fs::File` behind
+/// `LocalFile` (what wikitok uses) against `object_store`'s
+/// `LocalFileSystem` stream (the alternative for one local/remote code path).
+fn storage(c: &mut Criterion) {
+    use futures::StreamExt;
+    use object_store::ObjectStoreExt;
+    use wikitok::source::storage::local::LocalFile;
+    use wikitok::source::storage::StoredFile;
+
+    let json = sample_json();
+    let dir = std::env::temp_dir().join("wikitok-bench-storage");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("bench.json");
+    // Large enough to dwarf per-open costs: the sample JSON eight times.
+    std::fs::write(&path, json.repeat(8)).unwrap();
+    let size = std::fs::metadata(&path).unwrap().len();
+    let mut group = c.benchmark_group("storage");
+    group.sample_size(20);
+    group.throughput(Throughput::Bytes(size));
+    group.bench_function("local_file", |b| {
+        let file = LocalFile::open(&path).unwrap();
+        let mut buf = vec![0u8; 1 << 20];
+        b.iter(|| {
+            let mut reader = file.open_at(0).unwrap();
+            let mut total = 0;
+            loop {
+                match reader.read(&mut buf).unwrap() {
+                    0 => break total,
+                    n => total += n,
+                }
+            }
+        })
+    });
+    group.bench_function("object_store_local", |b| {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let store = object_store::local::LocalFileSystem::new_with_prefix(&dir).unwrap();
+        let location = object_store::path::Path::from("bench.json");
+        b.iter(|| {
+            runtime.block_on(async {
+                let mut stream = store.get(&location).await.unwrap().into_stream();
+                let mut total = 0;
+                while let Some(chunk) = stream.next().await {
+                    total += chunk.unwrap().len();
+                }
+                total
+            })
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, decode, tokenize_udf, end_to_end, storage);
 criterion_main!(benches);

@@ -26,6 +26,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
+use std::path::{Path, PathBuf};
 
 use bpe::byte_pair_encoding::{find_hash_factor_for_dictionary, BytePairEncoding};
 use serde_json::Value;
@@ -65,6 +66,15 @@ impl FastBpe {
     /// Builds the fast encoder from a `tokenizer.json`'s text, or says why
     /// the file's tokenizer is of a shape it cannot reproduce exactly.
     pub fn from_tokenizer_json(json: &str) -> Result<Self, Unsupported> {
+        Self::from_tokenizer_json_cached(json, None)
+    }
+
+    /// [`FastBpe::from_tokenizer_json`], keeping the built byte-pair encoder
+    /// in `cache_dir` (keyed by the file's content) so later runs load it
+    /// instead of building it again — building cl100k's takes most of a
+    /// second. A missing, unreadable or inconsistent cache entry is rebuilt;
+    /// a cache that cannot be written is only logged.
+    pub fn from_tokenizer_json_cached(json: &str, cache_dir: Option<&Path>) -> Result<Self, Unsupported> {
         let file: Value = serde_json::from_str(json).map_err(|e| Unsupported(format!("not JSON: {e}")))?;
         let nfc = match file.get("normalizer") {
             None | Some(Value::Null) => false,
@@ -75,11 +85,22 @@ impl FastBpe {
         let tokens = byte_tokens_in_id_order(&file)?;
         check_merge_order(&file["model"])?;
         let patterns = automaton_patterns(&pattern)?;
-        let hash_factor = find_hash_factor_for_dictionary(tokens.iter().cloned());
-        // `bpe` asserts while building that every token encodes to itself; a
-        // vocabulary for which that fails is not a proper BPE dictionary.
-        let bpe = std::panic::catch_unwind(move || BytePairEncoding::from_dictionary(tokens, Some(hash_factor)))
-            .map_err(|_| Unsupported("some vocabulary token does not encode to itself".into()))?;
+        let cache_file = cache_dir.map(|dir| dir.join(cache_file_name(json)));
+        let bpe = match cache_file.as_deref().and_then(|file| load_cached(file, &tokens)) {
+            Some(bpe) => bpe,
+            None => {
+                let hash_factor = find_hash_factor_for_dictionary(tokens.iter().cloned());
+                // `bpe` asserts while building that every token encodes to itself; a
+                // vocabulary for which that fails is not a proper BPE dictionary.
+                let bpe =
+                    std::panic::catch_unwind(move || BytePairEncoding::from_dictionary(tokens, Some(hash_factor)))
+                        .map_err(|_| Unsupported("some vocabulary token does not encode to itself".into()))?;
+                if let Some(file) = &cache_file {
+                    store_cached(file, &bpe);
+                }
+                bpe
+            }
+        };
         let pattern_refs: Vec<(&str, bool)> = patterns.iter().map(|(p, l)| (p.as_str(), *l)).collect();
         let tokenizer = bpe_openai::Tokenizer::new_lookahead(bpe, &pattern_refs, nfc)
             .map_err(|e| Unsupported(format!("split regex: {e}")))?;
@@ -102,6 +123,72 @@ impl FastBpe {
 
     pub fn count(&self, text: &str) -> usize {
         self.tokenizer.count(text)
+    }
+}
+
+/// Where built encoders are kept: `$WIKITOK_CACHE_DIR` (empty: no cache),
+/// else `${XDG_CACHE_HOME:-~/.cache}/wikitok`.
+pub fn default_cache_dir() -> Option<PathBuf> {
+    match std::env::var_os("WIKITOK_CACHE_DIR") {
+        Some(dir) if dir.is_empty() => None,
+        Some(dir) => Some(PathBuf::from(dir)),
+        None => std::env::var_os("XDG_CACHE_HOME")
+            .filter(|d| !d.is_empty())
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache")))
+            .map(|dir| dir.join("wikitok")),
+    }
+}
+
+/// `bpe-VERSION-HASH.msgpack`: the wikitok version (the serialized layout is
+/// `bpe`'s, pinned by it) and a 64-bit FNV-1a hash of the file's text.
+fn cache_file_name(json: &str) -> String {
+    let hash = json.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    format!("bpe-{}-{hash:016x}.msgpack", env!("CARGO_PKG_VERSION"))
+}
+
+/// The cached encoder, if the entry exists, decodes, and holds exactly
+/// `tokens` in id order (anything else — a truncated write, another file
+/// with the same hash — is rebuilt).
+fn load_cached(file: &Path, tokens: &[Vec<u8>]) -> Option<BytePairEncoding> {
+    let bytes = std::fs::read(file).ok()?;
+    let bpe: BytePairEncoding = match rmp_serde::from_slice(&bytes) {
+        Ok(bpe) => bpe,
+        Err(e) => {
+            tracing::warn!("{}: unreadable cached encoder, rebuilding: {e}", file.display());
+            return None;
+        }
+    };
+    let same = bpe.num_tokens() == tokens.len()
+        && tokens
+            .iter()
+            .enumerate()
+            .all(|(id, token)| bpe.token_bytes(id as u32) == token.as_slice());
+    if !same {
+        tracing::warn!(
+            "{}: cached encoder does not match the tokenizer, rebuilding",
+            file.display()
+        );
+    }
+    same.then_some(bpe)
+}
+
+/// Writes the encoder under a temporary name and renames it into place, so
+/// concurrent runs never read half an entry.
+fn store_cached(file: &Path, bpe: &BytePairEncoding) {
+    let write = || -> std::io::Result<()> {
+        let bytes = rmp_serde::to_vec(bpe).map_err(std::io::Error::other)?;
+        if let Some(dir) = file.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let temporary = file.with_extension(format!("{}.tmp", std::process::id()));
+        std::fs::write(&temporary, bytes)?;
+        std::fs::rename(&temporary, file)
+    };
+    if let Err(e) = write() {
+        tracing::debug!("{}: could not cache the encoder: {e}", file.display());
     }
 }
 
@@ -267,6 +354,31 @@ fn check_merge_order(model: &Value) -> Result<(), Unsupported> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_cached_encoder_is_reused_and_a_damaged_one_rebuilt() {
+        let json = std::fs::read_to_string("data/samples/tokenizer/cl100k_base.tokenizer.json").unwrap();
+        let dir = std::env::temp_dir().join(format!("wikitok-bpe-cache-{}", std::process::id()));
+        let text = "Ἀναρχισμός — anarchism, 1840s: «  whitespace\n\n and 数字 12345 🙂»";
+        let fresh = FastBpe::from_tokenizer_json(&json).unwrap().encode(text);
+        let built = FastBpe::from_tokenizer_json_cached(&json, Some(&dir)).unwrap();
+        let entry = dir.join(cache_file_name(&json));
+        assert!(entry.exists(), "nothing cached");
+        assert_eq!(built.encode(text), fresh);
+        let loaded = FastBpe::from_tokenizer_json_cached(&json, Some(&dir)).unwrap();
+        assert_eq!(loaded.encode(text), fresh);
+        for damage in [&b"not msgpack"[..], &std::fs::read(&entry).unwrap()[..1000]] {
+            std::fs::write(&entry, damage).unwrap();
+            let rebuilt = FastBpe::from_tokenizer_json_cached(&json, Some(&dir)).unwrap();
+            assert_eq!(rebuilt.encode(text), fresh);
+            assert!(load_cached(
+                &entry,
+                &byte_tokens_in_id_order(&serde_json::from_str(&json).unwrap()).unwrap()
+            )
+            .is_some());
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn the_byte_level_alphabet_covers_every_byte_once() {

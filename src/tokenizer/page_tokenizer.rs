@@ -10,7 +10,7 @@ use std::sync::{Arc, OnceLock};
 use anyhow::{anyhow, bail, Context};
 use datafusion::common::{DataFusionError, Result};
 
-use super::fast_bpe::{FastBpe, Unsupported};
+use super::fast_bpe::{default_cache_dir, FastBpe, Unsupported};
 
 /// Which implementation encodes page text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -72,7 +72,7 @@ impl PageTokenizer {
             }
             TokenizerBackend::Fast => {
                 let json = std::fs::read_to_string(path).with_context(|| format!("tokenizer {}", path.display()))?;
-                match FastBpe::from_tokenizer_json(&json) {
+                match FastBpe::from_tokenizer_json_cached(&json, default_cache_dir().as_deref()) {
                     Ok(encoder) => {
                         tracing::info!(tokenizer = name, "backend: fast (exact byte-level BPE, as requested)");
                         let _ = fast.set(Some(encoder));
@@ -249,7 +249,7 @@ fn build_fast_in_background(name: &str, path: &Path, cell: Arc<OnceLock<Option<F
         let started = std::time::Instant::now();
         let built = std::panic::catch_unwind(|| {
             let json = std::fs::read_to_string(&path).map_err(|e| Unsupported(e.to_string()))?;
-            FastBpe::from_tokenizer_json(&json)
+            FastBpe::from_tokenizer_json_cached(&json, default_cache_dir().as_deref())
         });
         let encoder = match built {
             Ok(Ok(encoder)) => {

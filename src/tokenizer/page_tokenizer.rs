@@ -113,10 +113,9 @@ impl PageTokenizer {
     /// Token ids of `text`; with `special_tokens`, the tokenizer's
     /// post-processor adds its special tokens (e.g. BERT's `[CLS]`/`[SEP]`).
     pub fn encode(&self, text: &str, special_tokens: bool) -> std::result::Result<Vec<u32>, tokenizers::Error> {
-        match self.fast() {
-            Some(fast) if !special_tokens => Ok(fast.encode(text)),
-            _ => Ok(self.inner.encode_fast(text, special_tokens)?.get_ids().to_vec()),
-        }
+        let mut ids = Vec::new();
+        self.encode_into(text, special_tokens, &mut ids)?;
+        Ok(ids)
     }
 
     /// The vocabulary size, added tokens included (Megatron's dtype rule).

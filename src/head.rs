@@ -5,8 +5,8 @@ use anyhow::{anyhow, Result};
 use arrow::array::{Array, AsArray};
 use arrow::datatypes::{Int32Type, Int64Type};
 
-use crate::source::cirrus::CirrusSearch;
-use crate::source::format::{DecodeOptions, DumpFormat, ReadConfig, ReadError};
+use crate::source::detect::format_for_splits;
+use crate::source::format::{DecodeOptions, ReadConfig, ReadError};
 use crate::source::schema::PAGE_COLUMNS;
 use crate::source::stats::ReadStats;
 use crate::source::storage::discover_splits;
@@ -14,6 +14,7 @@ use crate::source::storage::discover_splits;
 /// A table of the first `n` pages under `path`: id, namespace, title, text length.
 pub fn head(path: &str, n: usize) -> Result<String> {
     let splits = discover_splits(&[path.to_string()], true)?;
+    let format = format_for_splits(&splits)?;
     let column = |name: &str| PAGE_COLUMNS.iter().position(|c| c.name == name).expect("known column");
     let options = DecodeOptions {
         projection: vec![column("page_id"), column("namespace"), column("title"), column("text")],
@@ -26,7 +27,7 @@ pub fn head(path: &str, n: usize) -> Result<String> {
             break;
         }
         let wanted = n - rows.len();
-        let outcome = CirrusSearch.read_split(
+        let outcome = format.read_split(
             split,
             &options,
             Some(wanted),

@@ -35,8 +35,8 @@ use crate::sink::text::{CsvSink, JsonLinesSink};
 use crate::sink::{
     partition_names, write_partitions, ParquetSink, PartitionNames, SinkFormat, WriteOptions, WriteReport,
 };
-use crate::source::cirrus::CirrusSearch;
 use crate::source::compression::{check_bzip2_files_are_whole, split_large_files};
+use crate::source::detect::format_for_splits;
 use crate::source::format::ReadConfig;
 use crate::source::stats::ReadStats;
 use crate::source::storage::{discover_splits_with, RetryOptions};
@@ -108,6 +108,7 @@ impl Job {
             tracing::info!("shard {shard}: {} of {all} input splits", splits.len());
         }
         check_bzip2_files_are_whole(&splits)?;
+        let format = format_for_splits(&splits)?;
         let tokenizers = Arc::new(TokenizerSet::load(&config.tokenizers, config.tokenizer_backend)?);
         check_spill_dirs(&config.runtime.spill_dirs)?;
         let (runtime, memory_pool) = build_runtime(&config.runtime)?;
@@ -130,7 +131,7 @@ impl Job {
             .with_information_schema(true);
         session_config.options_mut().execution.sort_spill_reservation_bytes = (share / 4).clamp(256 << 10, 10 << 20);
         let ctx = SessionContext::new_with_config_rt(session_config, runtime);
-        let pages = Arc::new(PagesTable::new(splits, Arc::new(CirrusSearch), read));
+        let pages = Arc::new(PagesTable::new(splits, format, read));
         ctx.register_table("pages", pages.clone())?;
         register_tokenizer_udfs(&ctx, tokenizers.clone());
         register_shuffle_udf(&ctx);

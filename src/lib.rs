@@ -4,7 +4,8 @@
 //! The modules follow the data (see the README's Architecture section):
 //!
 //! - [`source`]: dump files as the streaming `pages` table — storage →
-//!   compression → format (CirrusSearch) → the table provider;
+//!   compression → format (CirrusSearch JSON, MediaWiki XML) → the table provider;
+//! - [`wikitext`]: MediaWiki markup → plain text, headings, links, categories;
 //! - [`tokenizer`]: the tokenizer UDFs and their backends;
 //! - [`sink`]: the parallel, atomic per-partition writer behind `COPY`;
 //! - [`script`]: SQL files and their variables;
@@ -30,3 +31,4 @@ pub mod sink;
 pub mod source;
 pub mod summary;
 pub mod tokenizer;
+pub mod wikitext;

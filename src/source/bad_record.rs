@@ -14,17 +14,23 @@ pub enum BadRecordKind {
     DocumentWithoutAction,
     /// The line is not valid UTF-8.
     InvalidUtf8,
-    /// The line is longer than the configured limit.
+    /// The line (for XML: the page) is longer than the configured limit.
     LineTooLong,
+    /// An XML page element that does not parse, or that the text ends in.
+    MalformedXml,
+    /// A page kept with `text` null: its wikitext is too long to render.
+    NotRendered,
 }
 
 impl BadRecordKind {
-    pub const ALL: [BadRecordKind; 5] = [
+    pub const ALL: [BadRecordKind; 7] = [
         BadRecordKind::MalformedJson,
         BadRecordKind::ActionWithoutDocument,
         BadRecordKind::DocumentWithoutAction,
         BadRecordKind::InvalidUtf8,
         BadRecordKind::LineTooLong,
+        BadRecordKind::MalformedXml,
+        BadRecordKind::NotRendered,
     ];
 
     /// A stable snake_case name, used in logs and the run summary.
@@ -35,6 +41,8 @@ impl BadRecordKind {
             BadRecordKind::DocumentWithoutAction => "document_without_action",
             BadRecordKind::InvalidUtf8 => "invalid_utf8",
             BadRecordKind::LineTooLong => "line_too_long",
+            BadRecordKind::MalformedXml => "malformed_xml",
+            BadRecordKind::NotRendered => "not_rendered",
         }
     }
 }

@@ -61,6 +61,10 @@ pub const PAGE_COLUMNS: &[PageColumn] = &[
     col("content_model", ColumnKind::Utf8),
     col("wikibase_item", ColumnKind::Utf8),
     col("index_name", ColumnKind::IndexName),
+    // The target title of a redirect page (MediaWiki XML dumps, which list
+    // redirect pages); null for other pages and for CirrusSearch dumps,
+    // which fold redirects into `redirect` instead.
+    col("redirect_target", ColumnKind::Utf8),
 ];
 
 /// Index of the `namespace` column, used by the namespace filter pushdown.

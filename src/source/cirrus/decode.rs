@@ -17,16 +17,15 @@ use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
-use arrow::array::{
-    ArrayRef, Int32Builder, Int64Builder, ListBuilder, RecordBatch, StringBuilder, TimestampMicrosecondBuilder,
-};
+use arrow::array::{ArrayRef, ListBuilder, RecordBatch, StringBuilder};
 use arrow::compute::kernels::cast_utils::string_to_timestamp_nanos;
-use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use arrow::datatypes::{Field, Schema, SchemaRef};
 use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use crate::source::bad_record::{BadRecord, BadRecordKind};
+use crate::source::columns::ColumnBuilder;
 use crate::source::format::DecodeOptions;
 use crate::source::schema::{ColumnKind, PAGE_COLUMNS};
 
@@ -415,39 +414,6 @@ fn append_string_list(builder: &mut ListBuilder<StringBuilder>, raw: Option<&Raw
 struct Titled<'a> {
     #[serde(borrow, default)]
     title: Option<&'a RawValue>,
-}
-
-enum ColumnBuilder {
-    Int64(Int64Builder),
-    Int32(Int32Builder),
-    Utf8(StringBuilder),
-    Timestamp(TimestampMicrosecondBuilder),
-    Utf8List(ListBuilder<StringBuilder>),
-}
-
-impl ColumnBuilder {
-    fn new(kind: ColumnKind) -> Self {
-        match kind {
-            ColumnKind::PageId | ColumnKind::Int64 => ColumnBuilder::Int64(Int64Builder::new()),
-            ColumnKind::Int32 => ColumnBuilder::Int32(Int32Builder::new()),
-            ColumnKind::Utf8 | ColumnKind::IndexName => ColumnBuilder::Utf8(StringBuilder::new()),
-            ColumnKind::Timestamp => ColumnBuilder::Timestamp(TimestampMicrosecondBuilder::new()),
-            ColumnKind::Utf8List => ColumnBuilder::Utf8List(
-                ListBuilder::new(StringBuilder::new())
-                    .with_field(Arc::new(Field::new_list_field(DataType::Utf8, true))),
-            ),
-        }
-    }
-
-    fn finish(&mut self) -> ArrayRef {
-        match self {
-            ColumnBuilder::Int64(b) => Arc::new(b.finish()),
-            ColumnBuilder::Int32(b) => Arc::new(b.finish()),
-            ColumnBuilder::Utf8(b) => Arc::new(b.finish()),
-            ColumnBuilder::Timestamp(b) => Arc::new(b.finish().with_timezone("UTC")),
-            ColumnBuilder::Utf8List(b) => Arc::new(b.finish()),
-        }
-    }
 }
 
 #[cfg(test)]

@@ -38,7 +38,7 @@ pub fn discover_splits_with(inputs: &[String], allow_incomplete: bool, retry: Re
         }
         let found = expand_input(input)?;
         if found.is_empty() {
-            bail!("input {input:?}: no dump files found (looked for *.json, *.json.gz, *.json.bz2)");
+            bail!("input {input:?}: no dump files found (looked for {DUMP_NAMES})");
         }
         for path in found {
             let key = path.canonicalize().unwrap_or_else(|_| path.clone());
@@ -69,7 +69,7 @@ pub fn discover_splits_with(inputs: &[String], allow_incomplete: bool, retry: Re
 fn discover_remote_splits(input: &str, allow_incomplete: bool, retry: RetryOptions) -> Result<Vec<Split>> {
     let (objects, markers) = discover_remote(input, is_dump_file_name, retry)?;
     if objects.is_empty() {
-        bail!("input {input:?}: no dump files found (looked for *.json, *.json.gz, *.json.bz2)");
+        bail!("input {input:?}: no dump files found (looked for {DUMP_NAMES})");
     }
     let mut splits = Vec::new();
     for object in objects {
@@ -136,20 +136,84 @@ fn walk_dir(dir: &Path, found: &mut Vec<PathBuf>) -> Result<()> {
     Ok(())
 }
 
-/// Whether a directory entry looks like a dump file.
+/// What `--input` directories are searched for, for messages.
+const DUMP_NAMES: &str = "*.json, *.json.gz, *.json.bz2, *.xml, *.xml.gz, *.xml.bz2, *.xml-p*p*.bz2";
+
+/// Whether a directory entry looks like a dump file (of either family, or a
+/// `.7z` one, which is refused with a reason rather than ignored).
 pub fn is_dump_file_name(name: &str) -> bool {
-    let dump_like = [".json", ".json.gz", ".json.bz2"].iter().any(|ext| name.ends_with(ext));
+    let dump_like = family_from_name(name).is_some() || name.ends_with(".xml.7z");
     let hidden = name.starts_with('.') || name.starts_with('_');
     dump_like && !hidden && !name.ends_with("tokenizer.json")
 }
 
-/// The file name without `.json[.gz|.bz2]`.
+/// The two dump families.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DumpFamily {
+    CirrusSearch,
+    MediaWikiXml,
+}
+
+impl DumpFamily {
+    pub fn describe(self) -> &'static str {
+        match self {
+            DumpFamily::CirrusSearch => "CirrusSearch JSON",
+            DumpFamily::MediaWikiXml => "MediaWiki XML",
+        }
+    }
+}
+
+/// The family a file name says, if it says one: `*.json[.gz|.bz2]` is
+/// CirrusSearch; `*.xml[.gz|.bz2]` and Wikimedia's per-range
+/// `*.xml-p1p41242.bz2` are XML.
+pub fn family_from_name(name: &str) -> Option<DumpFamily> {
+    let name = name.rsplit(['/', '\\']).next().unwrap_or(name);
+    let base = name
+        .strip_suffix(".bz2")
+        .or_else(|| name.strip_suffix(".gz"))
+        .unwrap_or(name);
+    if base.ends_with(".json") {
+        return Some(DumpFamily::CirrusSearch);
+    }
+    if base.ends_with(".xml") || is_per_range_xml(base) {
+        return Some(DumpFamily::MediaWikiXml);
+    }
+    None
+}
+
+/// `...pages-articles1.xml-p1p41242`: `.xml-p<first>p<last>`.
+fn is_per_range_xml(base: &str) -> bool {
+    let Some((_, range)) = base.rsplit_once(".xml-p") else {
+        return false;
+    };
+    let mut parts = range.split('p');
+    let first = parts.next().unwrap_or_default();
+    let last = parts.next().unwrap_or_default();
+    let digits = last.bytes().take_while(u8::is_ascii_digit).count();
+    // Gensim's test files add a suffix: `...xml-p10p30302-shortened`.
+    let rest_ok = parts.next().is_none() && (digits == last.len() || last[digits..].starts_with('-'));
+    !first.is_empty() && first.bytes().all(|b| b.is_ascii_digit()) && digits > 0 && rest_ok
+}
+
+/// The file name without `.json[.gz|.bz2]` or `.xml[.gz|.bz2]`; a per-range
+/// XML file keeps its range (`...articles1.xml-p1p41242.bz2` →
+/// `...articles1-p1p41242`).
 fn dump_stem(path: &Path) -> String {
     let name = path
         .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
+        .map(|n| n.to_string_lossy().replace(".xml-p", "-p"))
         .unwrap_or_default();
-    for ext in [".json.bz2", ".json.gz", ".json", ".bz2", ".gz"] {
+    for ext in [
+        ".json.bz2",
+        ".json.gz",
+        ".json",
+        ".xml.bz2",
+        ".xml.gz",
+        ".xml.7z",
+        ".xml",
+        ".bz2",
+        ".gz",
+    ] {
         if let Some(stem) = name.strip_suffix(ext) {
             return stem.to_string();
         }
@@ -181,6 +245,27 @@ mod tests {
     use super::*;
 
     #[test]
+    fn families_from_names() {
+        for name in [
+            "enwiki-20261101-pages-articles-multistream.xml.bz2",
+            "enwiki-20261101-pages-articles1.xml-p1p41242.bz2",
+            "enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.bz2",
+            "x.xml",
+            "dir/x.xml.gz",
+        ] {
+            assert_eq!(family_from_name(name), Some(DumpFamily::MediaWikiXml), "{name}");
+        }
+        assert_eq!(
+            family_from_name("enwiki_content-20261115-00000.json.bz2"),
+            Some(DumpFamily::CirrusSearch)
+        );
+        assert_eq!(
+            family_from_name("enwiki-20261101-pages-articles-multistream-index.txt.bz2"),
+            None
+        );
+    }
+
+    #[test]
     fn dump_names() {
         assert!(is_dump_file_name("enwiki_content-20261115-00000.json.bz2"));
         assert!(is_dump_file_name("enwiki-20171001-cirrussearch-content.json.gz"));
@@ -191,6 +276,14 @@ mod tests {
         assert_eq!(
             dump_stem(Path::new("a/enwiki_content-20261115-00000.json.bz2")),
             "enwiki_content-20261115-00000"
+        );
+        assert!(is_dump_file_name("enwiki-20261101-pages-articles-multistream.xml.bz2"));
+        assert!(!is_dump_file_name(
+            "enwiki-20261101-pages-articles-multistream-index.txt.bz2"
+        ));
+        assert_eq!(
+            dump_stem(Path::new("enwiki-20261101-pages-articles1.xml-p1p41242.bz2")),
+            "enwiki-20261101-pages-articles1-p1p41242"
         );
     }
 

@@ -20,7 +20,7 @@ use std::io::{self, Read};
 use std::ops::Range;
 use std::sync::Arc;
 
-pub use discover::{discover_splits, discover_splits_with, is_dump_file_name};
+pub use discover::{discover_splits, discover_splits_with, family_from_name, is_dump_file_name, DumpFamily};
 pub use remote::resumable::{is_network_error, RetryOptions};
 
 /// One file of the input, wherever it is stored.

@@ -1,0 +1,298 @@
+//! MediaWiki XML dumps (`pages-articles[-multistream].xml.bz2`, per-range
+//! `pages-articles1.xml-p1p41242.bz2`, `pages-meta-current`, plain `.xml`,
+//! `.xml.gz`): `<siteinfo>` then `<page>` elements.
+//!
+//! - [`framing`]: the pages in decompressed text, found from any offset;
+//! - [`page`]: one `<page>` → its fields (quick-xml, streaming);
+//! - [`siteinfo`]: the wiki's name, language and namespace names;
+//! - [`utf16`]: UTF-16 dumps (with a BOM) read as UTF-8;
+//! - [`decode`]: fields → a row of the `pages` schema (wikitext rendered by
+//!   [`crate::wikitext`]).
+//!
+//! A split owns the pages whose `<page>` starts in its text — the same rule
+//! as CirrusSearch lines, so bzip2 block ranges (multistream files included:
+//! their streams are whole pages) and plain byte ranges divide a file with
+//! every page read exactly once. Every range knows the siteinfo: it is read
+//! from the file's head once per file.
+
+pub mod decode;
+pub mod framing;
+pub mod page;
+pub mod siteinfo;
+pub mod utf16;
+
+use std::collections::HashMap;
+use std::io::BufRead;
+use std::sync::atomic::Ordering;
+use std::sync::Mutex;
+
+use arrow::array::{Array, AsArray, RecordBatch};
+
+use super::bad_record::{BadRecord, BadRecordKind};
+use super::compression::{open_dump_stream, open_split, DecompressedSplit};
+use super::format::{DecodeOptions, DumpFormat, ReadConfig, ReadError};
+use super::stats::ReadStats;
+use super::storage::{is_network_error, Split};
+use decode::{PageDecoder, PageOutcome};
+use framing::{Frame, PageFramer};
+use siteinfo::SiteInfo;
+
+/// The text before the first `<page>` kept for `<siteinfo>`: a real one is
+/// a few KB; a file with none is not kept whole.
+const MAX_PREAMBLE_BYTES: usize = 4 << 20;
+
+/// The MediaWiki XML export format (versions 0.10 and 0.11).
+#[derive(Debug, Default)]
+pub struct MediaWikiXml {
+    /// Per file: its siteinfo, and whether it is UTF-16.
+    heads: Mutex<HashMap<String, (SiteInfo, bool)>>,
+}
+
+impl DumpFormat for MediaWikiXml {
+    fn name(&self) -> &'static str {
+        "MediaWikiXml"
+    }
+
+    fn read_split(
+        &self,
+        split: &Split,
+        options: &DecodeOptions,
+        limit: Option<usize>,
+        config: &ReadConfig,
+        stats: &ReadStats,
+        emit: &mut dyn FnMut(RecordBatch) -> bool,
+    ) -> Result<(), ReadError> {
+        let path = split.location();
+        let failed = |e: std::io::Error| {
+            if is_network_error(&e) {
+                ReadError::Failed(e.to_string())
+            } else {
+                ReadError::Failed(format!("{path}: {e}"))
+            }
+        };
+        let DecompressedSplit {
+            reader,
+            compression,
+            compressed,
+            compressed_start,
+            text_start,
+            starts_mid_text,
+            end,
+        } = open_split(split).map_err(failed)?;
+        let (site, utf16) = if starts_mid_text {
+            let (site, utf16) = self.head_of(split).map_err(failed)?;
+            if utf16 {
+                // A UTF-16 file is read whole by its first range.
+                return Ok(());
+            }
+            (site, utf16)
+        } else {
+            (SiteInfo::default(), false)
+        };
+        let mut reader: Box<dyn BufRead + Send> = reader;
+        let mut utf16 = utf16;
+        if !starts_mid_text {
+            if let Some(decoded) = utf16::decode_if_utf16(&mut reader).map_err(failed)? {
+                reader = decoded;
+                utf16 = true;
+            }
+        }
+        let mut framer = PageFramer::new(reader.as_mut(), text_start);
+        let corrupt = |e: std::io::Error, framer: &PageFramer| {
+            if is_network_error(&e) {
+                return ReadError::Failed(e.to_string());
+            }
+            ReadError::Failed(format!(
+                "{path}: {} data is truncated or corrupt near compressed byte {} (decompressed byte {}, line {}): {e}",
+                compression.name(),
+                compressed.load(Ordering::Relaxed),
+                framer.offset(),
+                framer.lines() + 1,
+            ))
+        };
+        if starts_mid_text {
+            // The page starting at the range's first byte belongs to the
+            // previous range (see `RangeEnd`).
+            framer.skip(1).map_err(|e| corrupt(e, &framer))?;
+        }
+        let mut preamble = Vec::new();
+        let keep = if starts_mid_text { 0 } else { MAX_PREAMBLE_BYTES };
+        let first = framer.seek_page(&mut preamble, keep).map_err(|e| corrupt(e, &framer))?;
+        let site = if starts_mid_text {
+            site
+        } else {
+            let text = String::from_utf8_lossy(&preamble);
+            check_is_xml_dump(&text).map_err(|what| ReadError::Failed(format!("{path}: {what}")))?;
+            SiteInfo::parse(&text)
+        };
+        let mut decoder = PageDecoder::new(options, site);
+        let sample_limit = config
+            .max_pages_per_split
+            .map(|n| usize::try_from(n).unwrap_or(usize::MAX));
+        let limit = limit.unwrap_or(usize::MAX).min(sample_limit.unwrap_or(usize::MAX));
+        let mut emitted = 0usize;
+        let mut page_bytes = Vec::new();
+        let mut next = first;
+        let mut compressed_reported = compressed_start;
+        let mut uncompressed_reported = text_start;
+        let result = loop {
+            if emitted + decoder.buffered_rows() >= limit {
+                break Ok(());
+            }
+            let Some(start) = next else { break Ok(()) };
+            if !utf16 && end.is_past(start) {
+                break Ok(());
+            }
+            let line = framer.lines() + 1;
+            let frame = match framer.read_page(start, &mut page_bytes, config.max_line_bytes) {
+                Ok(frame) => frame,
+                Err(e) => break Err(corrupt(e, &framer)),
+            };
+            let bad = match frame {
+                Frame::Page { .. } => match push_page(&mut decoder, &page_bytes, stats) {
+                    Ok(()) => None,
+                    Err((kind, detail)) => Some(BadRecord { kind, line, detail }),
+                },
+                Frame::TooLong { bytes, .. } => Some(BadRecord {
+                    kind: BadRecordKind::LineTooLong,
+                    line,
+                    detail: format!("a page of {bytes} bytes, limit {}", config.max_line_bytes),
+                }),
+                Frame::Truncated { start } => Some(BadRecord {
+                    kind: BadRecordKind::MalformedXml,
+                    line,
+                    detail: format!("the text ends inside the <page> at decompressed byte {start}"),
+                }),
+                Frame::Eof => None,
+            };
+            if let Some(bad) = bad {
+                if let Err(e) = report_bad(split, &bad, stats, config) {
+                    break Err(e);
+                }
+            }
+            if decoder.buffered_rows() >= config.batch_rows || decoder.buffered_bytes() >= config.batch_bytes {
+                emitted += decoder.buffered_rows();
+                if !emit_batch(&mut decoder, stats, emit) {
+                    break Err(ReadError::Cancelled);
+                }
+            }
+            let now = compressed.load(Ordering::Relaxed);
+            ReadStats::add(&stats.compressed_bytes, now.saturating_sub(compressed_reported));
+            compressed_reported = compressed_reported.max(now);
+            ReadStats::add(&stats.uncompressed_bytes, framer.offset() - uncompressed_reported);
+            uncompressed_reported = framer.offset();
+            next = match framer.seek_page(&mut Vec::new(), 0) {
+                Ok(next) => next,
+                Err(e) => break Err(corrupt(e, &framer)),
+            };
+        };
+        result?;
+        if decoder.buffered_rows() > 0 && !emit_batch(&mut decoder, stats, emit) {
+            return Err(ReadError::Cancelled);
+        }
+        Ok(())
+    }
+}
+
+impl MediaWikiXml {
+    /// The siteinfo of `split`'s file (and whether it is UTF-16), read from
+    /// the file's head once per file.
+    fn head_of(&self, split: &Split) -> std::io::Result<(SiteInfo, bool)> {
+        if let Some(head) = self.heads.lock().expect("heads lock").get(split.location()) {
+            return Ok(head.clone());
+        }
+        let (mut reader, _, _) = open_dump_stream(split.open_at(0)?)?;
+        let mut utf16 = false;
+        if let Some(decoded) = utf16::decode_if_utf16(&mut reader)? {
+            reader = decoded;
+            utf16 = true;
+        }
+        let mut framer = PageFramer::new(reader.as_mut(), 0);
+        let mut preamble = Vec::new();
+        framer.seek_page(&mut preamble, MAX_PREAMBLE_BYTES)?;
+        let head = (SiteInfo::parse(&String::from_utf8_lossy(&preamble)), utf16);
+        self.heads
+            .lock()
+            .expect("heads lock")
+            .insert(split.location().to_string(), head.clone());
+        Ok(head)
+    }
+}
+
+/// Parses and appends one page; a bad page is (kind, detail).
+fn push_page(decoder: &mut PageDecoder, bytes: &[u8], stats: &ReadStats) -> Result<(), (BadRecordKind, String)> {
+    let xml = std::str::from_utf8(bytes).map_err(|e| {
+        (
+            BadRecordKind::InvalidUtf8,
+            format!("invalid byte {} bytes into the page", e.valid_up_to()),
+        )
+    })?;
+    let page = page::parse_page(xml).map_err(|e| (BadRecordKind::MalformedXml, e))?;
+    match decoder.push(&page) {
+        PageOutcome::Row => {}
+        PageOutcome::RowNotRendered => {
+            let detail = format!(
+                "page {} ({:?}): wikitext over {} bytes, text left null",
+                page.id.unwrap_or_default(),
+                page.title.unwrap_or_default(),
+                decode::MAX_RENDERED_BYTES
+            );
+            tracing::warn!("{detail}");
+            stats.count_bad(&BadRecord {
+                kind: BadRecordKind::NotRendered,
+                line: 0,
+                detail,
+            });
+        }
+        PageOutcome::Filtered => ReadStats::add(&stats.pages_filtered, 1),
+    }
+    Ok(())
+}
+
+/// Hands the decoder's batch to `emit`, noting its last title for progress.
+fn emit_batch(decoder: &mut PageDecoder, stats: &ReadStats, emit: &mut dyn FnMut(RecordBatch) -> bool) -> bool {
+    ReadStats::add(&stats.pages_emitted, decoder.buffered_rows() as u64);
+    let batch = decoder.finish_batch();
+    if let Some(titles) = batch.column_by_name("title").and_then(|c| c.as_string_opt::<i32>()) {
+        if let Some(i) = (0..titles.len()).rev().find(|&i| titles.is_valid(i)) {
+            stats.set_last_title(titles.value(i));
+        }
+    }
+    emit(batch)
+}
+
+fn report_bad(split: &Split, bad: &BadRecord, stats: &ReadStats, config: &ReadConfig) -> Result<(), ReadError> {
+    let total = stats.count_bad(bad);
+    let location = match split.range {
+        Some(range) if range.start > 0 => format!(
+            "{} (the part from compressed byte {}; lines counted from there)",
+            split.location(),
+            range.start
+        ),
+        _ => split.location().to_string(),
+    };
+    tracing::warn!("{location}: skipped a bad record at {bad}");
+    if total > config.max_bad_records {
+        return Err(ReadError::Failed(format!(
+            "{location}: too many bad records ({total} > --max-bad-records {}); the last: {bad}",
+            config.max_bad_records
+        )));
+    }
+    Ok(())
+}
+
+/// Refuses text that is clearly not a MediaWiki export, from what precedes
+/// the first page.
+fn check_is_xml_dump(preamble: &str) -> Result<(), String> {
+    let head = preamble.trim_start_matches('\u{feff}').trim_start();
+    if head.is_empty() || head.starts_with("<mediawiki") || head.starts_with("<?xml") || head.starts_with("<siteinfo") {
+        return Ok(());
+    }
+    if head.starts_with('{') {
+        return Err("not a MediaWiki XML dump: it looks like JSON (a CirrusSearch dump named .xml?)".into());
+    }
+    let shown: String = head.chars().take(40).collect();
+    Err(format!(
+        "not a MediaWiki XML dump: it starts with {shown:?}, expected <mediawiki"
+    ))
+}

@@ -1,0 +1,653 @@
+//! `[[wikilinks]]` and `[external links]`: their labels in the text, their
+//! targets in `outgoing_link`, category links in `category`.
+//!
+//! A target's prefix decides what a link is: a category (the wiki's name
+//! for namespace 14 or `Category`), a file (namespace 6 / -2, `File`,
+//! `Image`, `Media`), an interwiki link (`wikt:`, `commons:`, ...) or an
+//! interlanguage link (`fr:`, `de:`, ...). Those prefixes are not in the
+//! dump, so the interwiki and language lists here are static and short.
+
+/// How link targets are read on one wiki (from its `<siteinfo>`).
+#[derive(Debug, Clone)]
+pub struct LinkRules {
+    /// Normalized (lower-case, spaces) names of the category namespace.
+    category_prefixes: Vec<String>,
+    /// Normalized names of the file and media namespaces.
+    file_prefixes: Vec<String>,
+    /// Category names get an upper-case first letter (`case` first-letter).
+    first_letter_categories: bool,
+}
+
+/// The links of one page.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct PageLinks {
+    /// Category names, without prefix or sort key, each once.
+    pub categories: Vec<String>,
+    /// Link targets as written (anchor dropped), in order.
+    pub links: Vec<String>,
+}
+
+/// Interwiki prefixes of Wikimedia's interwiki map that articles use.
+const INTERWIKI: &[&str] = &[
+    "wikt",
+    "wiktionary",
+    "commons",
+    "c",
+    "s",
+    "wikisource",
+    "q",
+    "wikiquote",
+    "b",
+    "wikibooks",
+    "n",
+    "wikinews",
+    "v",
+    "wikiversity",
+    "voy",
+    "wikivoyage",
+    "species",
+    "wikispecies",
+    "d",
+    "wikidata",
+    "m",
+    "meta",
+    "metawiki",
+    "mw",
+    "mediawikiwiki",
+    "foundation",
+    "wmf",
+    "w",
+    "phab",
+    "phabricator",
+    "doi",
+    "imdbtitle",
+    "imdbname",
+    "oeis",
+    "arxiv",
+    "rfc",
+    "iarchive",
+    "outreach",
+    "incubator",
+    "betawiki",
+    "translatewiki",
+    "gerrit",
+    "bugzilla",
+    "wikimedia",
+    "mediazilla",
+    "testwiki",
+    "wikitech",
+    "google",
+    "scholar",
+    "worldcat",
+    "isbn",
+];
+
+/// Language codes of Wikipedia editions (interlanguage link prefixes).
+const LANGUAGES: &[&str] = &[
+    "aa",
+    "ab",
+    "ace",
+    "ady",
+    "af",
+    "ak",
+    "als",
+    "alt",
+    "am",
+    "ami",
+    "an",
+    "ang",
+    "ar",
+    "arc",
+    "ary",
+    "arz",
+    "as",
+    "ast",
+    "atj",
+    "av",
+    "avk",
+    "awa",
+    "ay",
+    "az",
+    "azb",
+    "ba",
+    "ban",
+    "bar",
+    "bat-smg",
+    "bcl",
+    "be",
+    "be-tarask",
+    "be-x-old",
+    "bg",
+    "bh",
+    "bi",
+    "bjn",
+    "blk",
+    "bm",
+    "bn",
+    "bo",
+    "bpy",
+    "br",
+    "bs",
+    "bug",
+    "bxr",
+    "ca",
+    "cbk-zam",
+    "cdo",
+    "ce",
+    "ceb",
+    "ch",
+    "cho",
+    "chr",
+    "chy",
+    "ckb",
+    "co",
+    "cr",
+    "crh",
+    "cs",
+    "csb",
+    "cu",
+    "cv",
+    "cy",
+    "da",
+    "dag",
+    "de",
+    "din",
+    "diq",
+    "dsb",
+    "dty",
+    "dv",
+    "dz",
+    "ee",
+    "el",
+    "eml",
+    "en",
+    "eo",
+    "es",
+    "et",
+    "eu",
+    "ext",
+    "fa",
+    "ff",
+    "fi",
+    "fiu-vro",
+    "fj",
+    "fo",
+    "fr",
+    "frp",
+    "frr",
+    "fur",
+    "fy",
+    "ga",
+    "gag",
+    "gan",
+    "gcr",
+    "gd",
+    "gl",
+    "glk",
+    "gn",
+    "gom",
+    "gor",
+    "got",
+    "gu",
+    "guw",
+    "gv",
+    "ha",
+    "hak",
+    "haw",
+    "he",
+    "hi",
+    "hif",
+    "ho",
+    "hr",
+    "hsb",
+    "ht",
+    "hu",
+    "hy",
+    "hyw",
+    "hz",
+    "ia",
+    "id",
+    "ie",
+    "ig",
+    "ii",
+    "ik",
+    "ilo",
+    "inh",
+    "io",
+    "is",
+    "it",
+    "iu",
+    "ja",
+    "jam",
+    "jbo",
+    "jv",
+    "ka",
+    "kaa",
+    "kab",
+    "kbd",
+    "kbp",
+    "kcg",
+    "kg",
+    "ki",
+    "kj",
+    "kk",
+    "kl",
+    "km",
+    "kn",
+    "ko",
+    "koi",
+    "kr",
+    "krc",
+    "ks",
+    "ksh",
+    "ku",
+    "kv",
+    "kw",
+    "ky",
+    "la",
+    "lad",
+    "lb",
+    "lbe",
+    "lez",
+    "lfn",
+    "lg",
+    "li",
+    "lij",
+    "lld",
+    "lmo",
+    "ln",
+    "lo",
+    "lrc",
+    "lt",
+    "ltg",
+    "lv",
+    "mad",
+    "mai",
+    "map-bms",
+    "mdf",
+    "mg",
+    "mh",
+    "mhr",
+    "mi",
+    "min",
+    "mk",
+    "ml",
+    "mn",
+    "mni",
+    "mnw",
+    "mr",
+    "mrj",
+    "ms",
+    "mt",
+    "mus",
+    "mwl",
+    "my",
+    "myv",
+    "mzn",
+    "na",
+    "nah",
+    "nap",
+    "nds",
+    "nds-nl",
+    "ne",
+    "new",
+    "ng",
+    "nia",
+    "nl",
+    "nn",
+    "no",
+    "nov",
+    "nqo",
+    "nrm",
+    "nso",
+    "nv",
+    "ny",
+    "oc",
+    "olo",
+    "om",
+    "or",
+    "os",
+    "pa",
+    "pag",
+    "pam",
+    "pap",
+    "pcd",
+    "pcm",
+    "pdc",
+    "pfl",
+    "pi",
+    "pih",
+    "pl",
+    "pms",
+    "pnb",
+    "pnt",
+    "ps",
+    "pt",
+    "pwn",
+    "qu",
+    "rm",
+    "rmy",
+    "rn",
+    "ro",
+    "roa-rup",
+    "roa-tara",
+    "ru",
+    "rue",
+    "rw",
+    "sa",
+    "sah",
+    "sat",
+    "sc",
+    "scn",
+    "sco",
+    "sd",
+    "se",
+    "sg",
+    "sh",
+    "shi",
+    "shn",
+    "si",
+    "simple",
+    "sk",
+    "skr",
+    "sl",
+    "sm",
+    "smn",
+    "sn",
+    "so",
+    "sq",
+    "sr",
+    "srn",
+    "ss",
+    "st",
+    "stq",
+    "su",
+    "sv",
+    "sw",
+    "szl",
+    "szy",
+    "ta",
+    "tay",
+    "tcy",
+    "te",
+    "tet",
+    "tg",
+    "th",
+    "ti",
+    "tk",
+    "tl",
+    "tly",
+    "tn",
+    "to",
+    "tpi",
+    "tr",
+    "trv",
+    "ts",
+    "tt",
+    "tum",
+    "tw",
+    "ty",
+    "tyv",
+    "udm",
+    "ug",
+    "uk",
+    "ur",
+    "uz",
+    "ve",
+    "vec",
+    "vep",
+    "vi",
+    "vls",
+    "vo",
+    "wa",
+    "war",
+    "wo",
+    "wuu",
+    "xal",
+    "xh",
+    "xmf",
+    "yi",
+    "yo",
+    "za",
+    "zea",
+    "zh",
+    "zh-classical",
+    "zh-min-nan",
+    "zh-yue",
+    "zu",
+];
+
+/// What a link target is.
+#[derive(Debug, PartialEq, Eq)]
+enum Target<'a> {
+    /// A page: its title as written, anchor dropped.
+    Page(String),
+    /// `[[Category:X|key]]`: `X`.
+    Category(&'a str),
+    File,
+    /// Another wiki: shown as its label, not an outgoing link.
+    Interwiki,
+    /// The same article in another language: not shown.
+    Interlanguage,
+    /// `[[#section]]`: shown, not an outgoing link.
+    Section,
+    /// Not a title at all (brackets, templates, a line break in it).
+    Invalid,
+}
+
+impl LinkRules {
+    /// English (canonical) namespace names only.
+    pub fn english() -> Self {
+        LinkRules::new(&[], &[], true)
+    }
+
+    /// `category_names`: the wiki's names for namespace 14; `file_names`:
+    /// for namespaces 6 and -2 (the canonical English names always apply).
+    pub fn new(category_names: &[String], file_names: &[String], first_letter_categories: bool) -> Self {
+        let mut category_prefixes = vec!["category".to_string()];
+        category_prefixes.extend(category_names.iter().map(|n| normalize_prefix(n)));
+        let mut file_prefixes = vec!["file".to_string(), "image".to_string(), "media".to_string()];
+        file_prefixes.extend(file_names.iter().map(|n| normalize_prefix(n)));
+        LinkRules {
+            category_prefixes,
+            file_prefixes,
+            first_letter_categories,
+        }
+    }
+
+    fn classify<'a>(&self, target: &'a str) -> Target<'a> {
+        if target.contains(['[', ']', '{', '}', '<', '>', '\n']) || target.len() > 512 {
+            return Target::Invalid;
+        }
+        let trimmed = target.trim();
+        let (leading_colon, title) = match trimmed.strip_prefix(':') {
+            Some(rest) => (true, rest.trim_start()),
+            None => (false, trimmed),
+        };
+        if title.starts_with('#') {
+            return Target::Section;
+        }
+        if let Some((prefix, rest)) = title.split_once(':') {
+            let prefix = normalize_prefix(prefix);
+            if self.category_prefixes.contains(&prefix) && !leading_colon {
+                return Target::Category(rest);
+            }
+            if self.file_prefixes.contains(&prefix) {
+                return Target::File;
+            }
+            if INTERWIKI.contains(&prefix.as_str()) {
+                return Target::Interwiki;
+            }
+            if LANGUAGES.contains(&prefix.as_str()) {
+                return if leading_colon {
+                    Target::Interwiki
+                } else {
+                    Target::Interlanguage
+                };
+            }
+        }
+        let without_anchor = title.split('#').next().unwrap_or_default();
+        let page = collapse_spaces(without_anchor);
+        if page.is_empty() {
+            Target::Invalid
+        } else {
+            Target::Page(page)
+        }
+    }
+
+    /// `X` of `[[Category:X|key]]`, as the category's title.
+    fn category_name(&self, raw: &str) -> String {
+        let name = collapse_spaces(&raw.replace('_', " "));
+        if !self.first_letter_categories {
+            return name;
+        }
+        let mut chars = name.chars();
+        match chars.next() {
+            Some(first) => first.to_uppercase().chain(chars).collect(),
+            None => name,
+        }
+    }
+}
+
+/// `Category`, ` category `, `Category_talk` → `category`, `category talk`.
+fn normalize_prefix(prefix: &str) -> String {
+    collapse_spaces(&prefix.replace('_', " ")).to_lowercase()
+}
+
+fn collapse_spaces(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Matched `[[`/`]]` pairs of `text` as (open, close) byte offsets, sorted by
+/// open; unmatched brackets are not in it.
+fn bracket_pairs(text: &str) -> Vec<(usize, usize)> {
+    let bytes = text.as_bytes();
+    let mut stack = Vec::new();
+    let mut pairs = Vec::new();
+    let mut i = 0;
+    while i + 1 < bytes.len() {
+        if bytes[i] == b'[' && bytes[i + 1] == b'[' {
+            stack.push(i);
+            i += 2;
+        } else if bytes[i] == b']' && bytes[i + 1] == b']' {
+            if let Some(open) = stack.pop() {
+                pairs.push((open, i));
+            }
+            i += 2;
+        } else {
+            i += 1;
+        }
+    }
+    pairs.sort_unstable();
+    pairs
+}
+
+/// Copies `text` to `out` with links replaced by what a reader sees.
+pub fn render_links(text: &str, rules: &LinkRules, out: &mut String, depth: usize) {
+    if depth > super::MAX_LINK_DEPTH {
+        out.push_str(text);
+        return;
+    }
+    let mut copied = 0;
+    for (open, close) in bracket_pairs(text) {
+        if open < copied {
+            continue; // inside an outer link, rendered with its label
+        }
+        render_external_links(&text[copied..open], out);
+        let inner = &text[open + 2..close];
+        let (target, label) = match inner.find('|') {
+            Some(bar) => (&inner[..bar], Some(&inner[bar + 1..])),
+            None => (inner, None),
+        };
+        match rules.classify(target) {
+            Target::Category(_) | Target::File | Target::Interlanguage => {}
+            Target::Invalid => render_links(inner, rules, out, depth + 1),
+            Target::Page(_) | Target::Interwiki | Target::Section => match label {
+                Some(label) if !label.trim().is_empty() => render_links(label, rules, out, depth + 1),
+                _ => out.push_str(target.trim().trim_start_matches(':').trim_start()),
+            },
+        }
+        copied = close + 2;
+    }
+    render_external_links(&text[copied..], out);
+}
+
+/// `[http://x label]` → `label`; `[http://x]` → nothing; other brackets stay.
+fn render_external_links(text: &str, out: &mut String) {
+    let mut copied = 0;
+    let mut at = 0;
+    while let Some(found) = memchr::memchr(b'[', &text.as_bytes()[at..]) {
+        let start = at + found;
+        let rest = &text[start + 1..];
+        let is_url = ["http://", "https://", "ftp://", "//", "mailto:", "irc://", "news:"]
+            .iter()
+            .any(|scheme| {
+                rest.len() >= scheme.len() && rest.as_bytes()[..scheme.len()].eq_ignore_ascii_case(scheme.as_bytes())
+            });
+        let close = rest.find([']', '\n']).filter(|&c| rest.as_bytes()[c] == b']');
+        match (is_url, close) {
+            (true, Some(close)) => {
+                out.push_str(&text[copied..start]);
+                let inside = &rest[..close];
+                if let Some((_, label)) = inside.split_once(char::is_whitespace) {
+                    out.push_str(label.trim());
+                }
+                copied = start + 1 + close + 1;
+                at = copied;
+            }
+            _ => at = start + 1,
+        }
+    }
+    out.push_str(&text[copied..]);
+}
+
+/// Every link and category of `text`, nested ones included (a link in a
+/// file caption or a template argument is still a link on the page).
+pub fn collect_links(text: &str, rules: &LinkRules) -> PageLinks {
+    let mut page = PageLinks::default();
+    for (open, close) in bracket_pairs(text) {
+        let inner = &text[open + 2..close];
+        let target = inner.split('|').next().unwrap_or_default();
+        match rules.classify(target) {
+            Target::Page(title) => page.links.push(title),
+            Target::Category(raw) => {
+                let name = rules.category_name(raw);
+                if !name.is_empty() && !page.categories.contains(&name) {
+                    page.categories.push(name);
+                }
+            }
+            _ => {}
+        }
+    }
+    page
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_and_categories() {
+        let rules = LinkRules::new(&["Категория".to_string()], &["Файл".to_string()], true);
+        let page = collect_links(
+            "[[A#b|c]] [[#sec]] [[:Category:X]] [[Category:space_opera films|key]] [[категория:Y]] \
+             [[File:F.jpg|thumb|[[Nested]]]] [[Файл:G.png]] [[fr:Z]] [[wikt:w|w]] [[ Spaced  title ]] \
+             [[Category:X]] [[{{tpl}}]] [[Category:Space opera films]]",
+            &rules,
+        );
+        assert_eq!(page.links, ["A", "Category:X", "Nested", "Spaced title"]);
+        assert_eq!(page.categories, ["Space opera films", "Y", "X"]);
+    }
+
+    #[test]
+    fn labels() {
+        let mut out = String::new();
+        render_links(
+            "[[A|b]] [[C]]s [[Foo (bar)|]] [[wikt:word|word]] [[:fr:Paris]] [x] [https://e.org e site]",
+            &LinkRules::english(),
+            &mut out,
+            0,
+        );
+        assert_eq!(out, "b Cs Foo (bar) word fr:Paris [x] e site");
+    }
+}

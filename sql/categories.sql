@@ -10,5 +10,5 @@
 COPY (
     SELECT page_id, title, unnest(category) AS category
     FROM pages
-    WHERE namespace = ${namespace:-0}
+    WHERE namespace = ${namespace:-0} AND redirect_target IS NULL
 ) TO '${output}/categories' STORED AS PARQUET;

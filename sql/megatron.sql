@@ -31,7 +31,7 @@ COPY (
         ) AS tokens,
         row_number() OVER (PARTITION BY shuffle_key(page_id, ${seed:-0}) % 64 ORDER BY shuffle_key(page_id, ${seed:-0})) AS position
     FROM pages
-    WHERE namespace = 0
+    WHERE namespace = 0 AND redirect_target IS NULL
       AND shuffle_key(page_id, -1) % 1000 >= ${valid_per_mille:-0}
 ) TO '${output}/megatron/train' STORED AS MEGATRON;
 
@@ -43,6 +43,6 @@ COPY (
         ) AS tokens,
         row_number() OVER (PARTITION BY shuffle_key(page_id, ${seed:-0}) % 64 ORDER BY shuffle_key(page_id, ${seed:-0})) AS position
     FROM pages
-    WHERE namespace = 0
+    WHERE namespace = 0 AND redirect_target IS NULL
       AND shuffle_key(page_id, -1) % 1000 < ${valid_per_mille:-0}
 ) TO '${output}/megatron/valid' STORED AS MEGATRON;

@@ -23,6 +23,6 @@ COPY (
     FROM (
         SELECT page_id, wiki, title, tokenize(coalesce(text, '')) AS tokens
         FROM pages
-        WHERE namespace = 0
+        WHERE namespace = 0 AND redirect_target IS NULL
     )
 ) TO '${output}/tokens' STORED AS PARQUET;

@@ -15,7 +15,7 @@ COPY (
         FROM (
             SELECT unnest(tokenize(text)) AS token_id
             FROM pages
-            WHERE namespace = ${namespace:-0}
+            WHERE namespace = ${namespace:-0} AND redirect_target IS NULL
         )
         GROUP BY token_id
     )

@@ -62,7 +62,7 @@ impl RunSummary {
     /// The lines printed at the end of a run.
     pub fn to_text(&self) -> String {
         let mut lines = vec![format!(
-            "read {} input splits{}: {} pages, {} written, skipped {:?}, {} tokens, {:.1} MB compressed / {:.1} MB of JSON",
+            "read {} input splits{}: {} pages, {} written, skipped {:?}, {} tokens, {:.1} MB compressed / {:.1} MB decompressed",
             self.splits.len(),
             self.shard.as_ref().map(|s| format!(" (shard {s})")).unwrap_or_default(),
             self.pages_read,

@@ -10,5 +10,5 @@
 COPY (
     SELECT page_id, title, unnest(outgoing_link) AS target
     FROM pages
-    WHERE namespace = ${namespace:-0}
+    WHERE namespace = ${namespace:-0} AND redirect_target IS NULL
 ) TO '${output}/links' STORED AS PARQUET;

@@ -20,5 +20,5 @@ COPY (
             eos_token_id()
         ) AS tokens
     FROM pages
-    WHERE namespace = 0 AND text IS NOT NULL AND text <> ''
+    WHERE namespace = 0 AND redirect_target IS NULL AND text IS NOT NULL AND text <> ''
 ) TO '${output}/packed' STORED AS PACKED OPTIONS ('seq_len' '${seq_len:-2048}');

@@ -24,6 +24,6 @@ COPY (
                 eos_token_id()
             ) AS tokens
         FROM pages
-        WHERE namespace = 0 AND text IS NOT NULL AND text <> ''
+        WHERE namespace = 0 AND redirect_target IS NULL AND text IS NOT NULL AND text <> ''
     )
 ) TO '${output}/pretraining' STORED AS PARQUET;

@@ -20,7 +20,7 @@ COPY (
         CAST(coalesce(character_length(text), 0) AS BIGINT) AS n_chars,
         coalesce(token_count(text), 0) AS n_tokens
     FROM pages
-    WHERE namespace = ${namespace:-0}
+    WHERE namespace = ${namespace:-0} AND redirect_target IS NULL
 ) TO '${output}/token_counts' STORED AS PARQUET;
 
 CREATE EXTERNAL TABLE token_counts STORED AS PARQUET LOCATION '${output}/token_counts/';

@@ -296,3 +296,129 @@ fn check_is_xml_dump(preamble: &str) -> Result<(), String> {
         "not a MediaWiki XML dump: it starts with {shown:?}, expected <mediawiki"
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::sync::Arc;
+
+    use arrow::array::AsArray;
+    use arrow::datatypes::Int64Type;
+
+    use super::*;
+    use crate::source::storage::local::LocalFile;
+    use crate::source::storage::ByteRange;
+
+    /// A tiny deterministic generator (no extra dependency for property tests).
+    struct XorShift(u64);
+    impl XorShift {
+        fn below(&mut self, n: u64) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0 % n.max(1)
+        }
+    }
+
+    const HEADER: &str = "<mediawiki xmlns=\"http://www.mediawiki.org/xml/export-0.11/\" version=\"0.11\" xml:lang=\"en\">\n  <siteinfo>\n    <dbname>testwiki</dbname>\n    <namespaces>\n      <namespace key=\"14\" case=\"first-letter\">Category</namespace>\n    </namespaces>\n  </siteinfo>\n";
+
+    fn page(rng: &mut XorShift, id: u64) -> String {
+        let words: String = (0..rng.below(3000))
+            .map(|_| (b'a' + rng.below(26) as u8) as char)
+            .collect();
+        format!(
+            "  <page>\n    <title>Category:T{id}</title>\n    <ns>14</ns>\n    <id>{id}</id>\n    <revision>\n      <id>{}</id>\n      <model>wikitext</model>\n      <text bytes=\"1\" xml:space=\"preserve\">{words} &lt;page&gt; [[L{id}]]</text>\n    </revision>\n  </page>\n",
+            id + 1000
+        )
+    }
+
+    fn ids_and_wikis(split: &Split) -> Vec<(i64, String)> {
+        let options = DecodeOptions {
+            projection: vec![0, 1, 3],
+            namespaces: None,
+        };
+        let config = ReadConfig {
+            batch_rows: 7,
+            ..ReadConfig::default()
+        };
+        let mut rows = Vec::new();
+        MediaWikiXml::default()
+            .read_split(split, &options, None, &config, &ReadStats::default(), &mut |batch| {
+                let ids = batch.column(0).as_primitive::<Int64Type>();
+                let wikis = batch.column(1).as_string::<i32>();
+                let titles = batch.column(2).as_string::<i32>();
+                for i in 0..batch.num_rows() {
+                    assert_eq!(titles.value(i), format!("T{}", ids.value(i)));
+                    rows.push((ids.value(i), wikis.value(i).to_string()));
+                }
+                true
+            })
+            .unwrap();
+        rows
+    }
+
+    /// Reads `file` whole and as ranges cut at random points: every cut set
+    /// gives every page exactly once, each knowing the siteinfo.
+    fn assert_random_ranges_read_like_the_whole(
+        file: &[u8],
+        name: &str,
+        pages: i64,
+        rng: &mut XorShift,
+        rounds: usize,
+    ) {
+        let path = std::env::temp_dir().join(format!("wikitok-xml-{}-{name}", std::process::id()));
+        std::fs::write(&path, file).unwrap();
+        let whole = Split::whole(Arc::new(LocalFile::open(&path).unwrap()), "t".into(), None);
+        let expected: Vec<(i64, String)> = (1..=pages).map(|id| (id, "testwiki".to_string())).collect();
+        assert_eq!(ids_and_wikis(&whole), expected);
+        let size = file.len() as u64;
+        for _ in 0..rounds {
+            let mut cuts: Vec<u64> = (0..rng.below(10)).map(|_| rng.below(size)).collect();
+            cuts.extend([0, size]);
+            cuts.sort();
+            cuts.dedup();
+            let mut rows = Vec::new();
+            for w in cuts.windows(2) {
+                let piece = Split {
+                    range: Some(ByteRange { start: w[0], end: w[1] }),
+                    ..whole.clone()
+                };
+                rows.extend(ids_and_wikis(&piece));
+            }
+            assert_eq!(rows, expected, "{name}: cuts {cuts:?}");
+        }
+        std::fs::remove_file(&path).unwrap();
+    }
+
+    #[test]
+    fn plain_xml_ranges_at_random_boundaries_give_each_page_exactly_once() {
+        let mut rng = XorShift(0x0dd5_eed5_1234_5678);
+        let mut dump = HEADER.to_string();
+        for id in 1..=200 {
+            dump.push_str(&page(&mut rng, id));
+        }
+        dump.push_str("</mediawiki>\n");
+        assert_random_ranges_read_like_the_whole(dump.as_bytes(), "plain.xml", 200, &mut rng, 60);
+    }
+
+    #[test]
+    fn bzip2_block_ranges_single_and_multistream_give_each_page_exactly_once() {
+        let compress = |text: &str| {
+            let mut encoder = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::new(1));
+            encoder.write_all(text.as_bytes()).unwrap();
+            encoder.finish().unwrap()
+        };
+        let mut rng = XorShift(0xb21b_0000_5eed_0077);
+        let pages: Vec<String> = (1..=150).map(|id| page(&mut rng, id)).collect();
+        // Single stream: pages cross block boundaries.
+        let single = compress(&format!("{HEADER}{}</mediawiki>\n", pages.concat()));
+        assert_random_ranges_read_like_the_whole(&single, "single.xml.bz2", 150, &mut rng, 25);
+        // Multistream, as Wikimedia writes it: siteinfo alone, then streams of pages.
+        let mut multi = compress(HEADER);
+        for chunk in pages.chunks(20) {
+            multi.extend(compress(&chunk.concat()));
+        }
+        multi.extend(compress("</mediawiki>\n"));
+        assert_random_ranges_read_like_the_whole(&multi, "multi.xml.bz2", 150, &mut rng, 25);
+    }
+}

@@ -1,0 +1,209 @@
+//! MediaWiki XML dumps as the `pages` table, judged by Python's own XML
+//! parser and mwparserfromhell (tests/python/check_xml.py) on fixtures made
+//! from gensim's shortened real dumps (tests/fixtures/xml/make_fixtures.py).
+
+mod common;
+
+use std::ffi::OsStr;
+use std::io::Read;
+
+use arrow::array::{Array, AsArray};
+use arrow::datatypes::Int64Type;
+use common::*;
+
+const MULTISTREAM: &str = "tests/fixtures/xml/enwiki-20261101-pages-articles-multistream.xml.bz2";
+const BGWIKI: &str = "tests/fixtures/xml/bgwiki-20261101-pages-articles.xml.bz2";
+const BGWIKI_UTF16: &str = "tests/fixtures/xml-utf16/bgwiki-20261101-pages-articles.xml.bz2";
+const ALL_COLUMNS: &str = "tests/fixtures/xml/all_columns.sql";
+
+fn judge_listing(mode: &str, dumps: &[&str]) -> serde_json::Value {
+    let mut args: Vec<&OsStr> = vec![OsStr::new(mode)];
+    args.extend(dumps.iter().map(OsStr::new));
+    let report = run_python_check("tests/python/check_xml.py", &args);
+    serde_json::from_str(report.trim()).unwrap()
+}
+
+/// The bzip2 fixtures decompressed to plain `.xml` files, in a directory.
+fn plain_xml_copies() -> std::path::PathBuf {
+    let dir = scratch("xml-plain");
+    for fixture in [MULTISTREAM, BGWIKI] {
+        let name = std::path::Path::new(fixture).file_name().unwrap().to_str().unwrap();
+        let mut text = Vec::new();
+        bzip2::read::MultiBzDecoder::new(std::fs::File::open(repo_root().join(fixture)).unwrap())
+            .read_to_end(&mut text)
+            .unwrap();
+        std::fs::write(dir.join(name.strip_suffix(".bz2").unwrap()), text).unwrap();
+    }
+    dir
+}
+
+#[test]
+fn every_page_once_with_exact_fields_links_and_text_whole_and_divided() {
+    let plain = plain_xml_copies();
+    let plain_multistream = plain.join("enwiki-20261101-pages-articles-multistream.xml");
+    let plain_bgwiki = plain.join("bgwiki-20261101-pages-articles.xml");
+    for (name, inputs, extra) in [
+        ("whole", vec![MULTISTREAM, BGWIKI], vec![]),
+        (
+            "divided",
+            vec![MULTISTREAM, BGWIKI],
+            vec!["--partitions", "4", "--min-split-size", "16KiB"],
+        ),
+        (
+            "plain-divided",
+            vec![plain_multistream.to_str().unwrap(), plain_bgwiki.to_str().unwrap()],
+            vec!["--partitions", "4", "--min-split-size", "64KiB"],
+        ),
+    ] {
+        let out = scratch(&format!("xml-all-{name}"));
+        let mut args = vec!["run", ALL_COLUMNS, "--output", out.to_str().unwrap(), "-q"];
+        for input in &inputs {
+            args.extend(["--input", input]);
+        }
+        args.extend(&extra);
+        assert!(wikitok(&args).status.success(), "{name}");
+        if !extra.is_empty() {
+            assert!(parquet_files(&out).len() >= 4, "{name}: {:?}", files_under(&out));
+        }
+        let mut judge: Vec<&OsStr> = vec![out.as_os_str()];
+        judge.extend(inputs.iter().map(OsStr::new));
+        run_python_check("tests/python/check_xml.py", &judge);
+    }
+}
+
+#[test]
+fn tokenize_sql_writes_every_content_page_once_and_no_redirect() {
+    let out = scratch("xml-tokenize");
+    let run = tokenize_sql(
+        "tests/fixtures/xml",
+        out.to_str().unwrap(),
+        &["--partitions", "4", "--min-split-size", "16KiB"],
+    );
+    assert!(run.status.success());
+    assert!(parquet_files(&out.join("tokens")).len() >= 4);
+    let expected: Vec<i64> = serde_json::from_value(judge_listing("--content-ids", &[MULTISTREAM, BGWIKI])).unwrap();
+    assert_eq!(sorted(page_ids(&out.join("tokens"))), expected);
+    // Tokens are of the rendered text: no page is empty but the empty/deleted ones.
+    let mut empty = Vec::new();
+    for file in parquet_files(&out.join("tokens")) {
+        for batch in read_parquet(&file) {
+            let ids = batch.column_by_name("page_id").unwrap().as_primitive::<Int64Type>();
+            let counts = batch.column_by_name("n_tokens").unwrap().as_primitive::<Int64Type>();
+            for i in 0..batch.num_rows() {
+                if counts.value(i) == 0 {
+                    empty.push(ids.value(i));
+                }
+            }
+        }
+    }
+    assert_eq!(sorted(empty), [900001, 900002]);
+}
+
+#[test]
+fn redirects_sql_joins_redirect_pages_to_their_targets_under_a_small_memory_limit() {
+    let out = scratch("xml-redirects");
+    let spill = out.join("spill");
+    std::fs::create_dir_all(&spill).unwrap();
+    let run = wikitok(&[
+        "run",
+        "sql/redirects.sql",
+        "--input",
+        MULTISTREAM,
+        "--input",
+        BGWIKI,
+        "--output",
+        out.to_str().unwrap(),
+        "--memory-limit",
+        "8MiB",
+        "--spill-dir",
+        spill.to_str().unwrap(),
+        "-q",
+    ]);
+    assert!(run.status.success());
+    let mut rows = Vec::new();
+    for file in parquet_files(&out.join("redirects")) {
+        for batch in read_parquet(&file) {
+            let ids = batch.column(0).as_primitive::<Int64Type>();
+            let titles = batch.column(1).as_string::<i32>();
+            let redirects = batch.column(2).as_string::<i32>();
+            for i in 0..batch.num_rows() {
+                assert!(redirects.is_valid(i));
+                rows.push(serde_json::json!([ids.value(i), titles.value(i), redirects.value(i)]));
+            }
+        }
+    }
+    rows.sort_by_key(|r| r.to_string());
+    let expected = judge_listing("--redirect-pairs", &[MULTISTREAM, BGWIKI]);
+    assert!(!expected.as_array().unwrap().is_empty());
+    let mut expected = expected.as_array().unwrap().clone();
+    expected.sort_by_key(|r| r.to_string());
+    assert_eq!(rows, expected);
+    assert_eq!(files_under(&spill), Vec::<String>::new());
+}
+
+#[test]
+fn a_utf16_dump_reads_like_its_utf8_twin() {
+    let read = |input: &str, name: &str| {
+        let out = scratch(name);
+        let run = wikitok(&[
+            "run",
+            ALL_COLUMNS,
+            "--input",
+            input,
+            "--output",
+            out.to_str().unwrap(),
+            "-q",
+        ]);
+        assert!(run.status.success());
+        let mut rows: Vec<String> = Vec::new();
+        for file in parquet_files(&out) {
+            for batch in read_parquet(&file) {
+                for i in 0..batch.num_rows() {
+                    rows.push(format!("{:?}", batch.slice(i, 1).columns()));
+                }
+            }
+        }
+        rows.sort();
+        rows
+    };
+    let utf8 = read(BGWIKI, "xml-utf8");
+    assert_eq!(utf8.len(), 3);
+    assert_eq!(read(BGWIKI_UTF16, "xml-utf16"), utf8);
+}
+
+#[test]
+fn head_schema_and_clear_refusals() {
+    let head = wikitok(&["head", MULTISTREAM, "-n", "3"]);
+    assert!(head.status.success());
+    let listing = String::from_utf8_lossy(&head.stdout);
+    assert!(
+        listing.contains("AccessibleComputing") && listing.contains("Anarchism"),
+        "{listing}"
+    );
+    let schema = wikitok(&["schema"]);
+    assert!(String::from_utf8_lossy(&schema.stdout).contains("redirect_target"));
+
+    let dir = scratch("xml-refusals");
+    let seven = dir.join("enwiki-20261101-pages-meta-history1.xml-p1p812.7z");
+    std::fs::write(&seven, b"7z\xbc\xaf\x27\x1c").unwrap();
+    let run = tokenize_sql(seven.to_str().unwrap(), dir.join("out").to_str().unwrap(), &[]);
+    assert!(!run.status.success());
+    let message = stderr(&run);
+    assert!(
+        message.contains("not supported") && message.contains("p1p812.7z"),
+        "{message}"
+    );
+
+    let mixed = wikitok(&[
+        "run",
+        "sql/tokenize.sql",
+        "--input",
+        MULTISTREAM,
+        "--input",
+        "data/samples",
+        "--output",
+        dir.join("out").to_str().unwrap(),
+    ]);
+    assert!(!mixed.status.success());
+    assert!(stderr(&mixed).contains("mix dump families"), "{}", stderr(&mixed));
+}

@@ -149,7 +149,7 @@ pub struct JobArgs {
 
     /// Plain and bzip2 files at least twice this size are divided into byte ranges
     /// (bzip2 at block boundaries) when there are fewer files than partitions.
-    #[arg(long, value_name = "SIZE", default_value = "4MiB")]
+    #[arg(long, value_name = "SIZE", default_value = "1MiB")]
     pub min_split_size: String,
 
     /// Lines longer than this are skipped as bad records (guards memory against a

@@ -210,10 +210,12 @@ impl<R: Read> Read for CountingReader<R> {
 }
 
 /// By default, files smaller than twice this are never divided. Small enough
-/// that a 100 MB bzip2 shard (bzip2 decodes at ~4 MB/s of compressed input
-/// per core) is shared by many cores; large enough that the per-range
-/// overhead (one partly read block or line at each end) stays negligible.
-pub const DEFAULT_MIN_SPLIT_BYTES: u64 = 4 << 20;
+/// that a 2 MB bzip2 file (bzip2 decodes at ~4 MB/s of compressed input per
+/// core; an XML dump of 24 MB of wikitext is ~7 MB) is shared by the cores;
+/// large enough — above bzip2's largest block, 900 KB — that the per-range
+/// overhead (one partly read block or line at each end, and for XML the
+/// file's first block for `<siteinfo>`) stays small.
+pub const DEFAULT_MIN_SPLIT_BYTES: u64 = 1 << 20;
 
 /// Divides plain and bzip2 files into byte ranges when there are fewer files
 /// than `target_partitions`, so one big shard still keeps every core busy.

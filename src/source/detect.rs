@@ -34,6 +34,12 @@ pub fn format_for_splits(splits: &[Split]) -> Result<Arc<dyn DumpFormat>> {
                  use the .bz2 edition of the same dump"
             );
         }
+        if location.contains("-multistream-index") {
+            bail!(
+                "{location}: this is the index of a multistream dump, not a dump; pass the \
+                 ...-multistream.xml.bz2 file beside it"
+            );
+        }
         let family = match family_from_name(location) {
             Some(family) => family,
             None => family_from_content(split).with_context(|| format!("input {location}"))?,

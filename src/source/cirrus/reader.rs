@@ -201,6 +201,11 @@ pub fn read_split(
         uncompressed_reported = uncompressed;
     };
     ReadStats::add(&stats.uncompressed_bytes, uncompressed - uncompressed_reported);
+    // The last bytes (a stream's end marker) are consumed by the final, empty read.
+    ReadStats::add(
+        &stats.compressed_bytes,
+        compressed.load(Ordering::Relaxed).saturating_sub(compressed_reported),
+    );
     result?;
     if emitted < limit {
         if let Some(bad) = decoder.finish_input() {

@@ -186,6 +186,12 @@ impl DumpFormat for MediaWikiXml {
                 Err(e) => break Err(corrupt(e, &framer)),
             };
         };
+        // The last bytes (a stream's end marker) are consumed by the final, empty read.
+        ReadStats::add(
+            &stats.compressed_bytes,
+            compressed.load(Ordering::Relaxed).saturating_sub(compressed_reported),
+        );
+        ReadStats::add(&stats.uncompressed_bytes, framer.offset() - uncompressed_reported);
         result?;
         if decoder.buffered_rows() > 0 && !emit_batch(&mut decoder, stats, emit) {
             return Err(ReadError::Cancelled);

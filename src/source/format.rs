@@ -12,6 +12,7 @@ use std::fmt;
 
 use arrow::array::RecordBatch;
 
+use super::bad_record::BadRecord;
 use super::schema::PAGE_COLUMNS;
 use super::stats::ReadStats;
 use super::storage::Split;
@@ -88,4 +89,36 @@ pub enum ReadError {
     Cancelled,
     /// A real failure, already phrased with the file and position.
     Failed(String),
+}
+
+/// Counts and logs a bad record of `split`; fails the read once the run has
+/// seen more than `--max-bad-records`.
+pub fn report_bad_record(
+    split: &Split,
+    bad: &BadRecord,
+    stats: &ReadStats,
+    config: &ReadConfig,
+) -> Result<(), ReadError> {
+    let total = stats.count_bad(bad);
+    let location = split_location(split);
+    tracing::warn!("{location}: skipped a bad record at {bad}");
+    if total > config.max_bad_records {
+        return Err(ReadError::Failed(format!(
+            "{location}: too many bad records ({total} > --max-bad-records {}); the last: {bad}",
+            config.max_bad_records
+        )));
+    }
+    Ok(())
+}
+
+/// The file, and for a range where its line numbers count from.
+fn split_location(split: &Split) -> String {
+    match split.range {
+        Some(range) if range.start > 0 => format!(
+            "{} (the part from compressed byte {}; lines counted from there)",
+            split.location(),
+            range.start
+        ),
+        _ => split.location().to_string(),
+    }
 }

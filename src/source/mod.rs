@@ -26,6 +26,8 @@ pub mod provider;
 pub mod schema;
 pub mod stats;
 pub mod storage;
+#[cfg(test)]
+pub(crate) mod testing;
 pub mod xml;
 
 pub use provider::{PagesScanExec, PagesTable};

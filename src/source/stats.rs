@@ -4,6 +4,8 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
+use arrow::array::{Array, AsArray, RecordBatch};
+
 use super::bad_record::{BadRecord, BadRecordKind};
 
 /// What the reader saw. All counters are totals over the run's partitions.
@@ -43,6 +45,16 @@ impl ReadStats {
         if let Ok(mut last) = self.last_title.try_lock() {
             last.clear();
             last.push_str(title);
+        }
+    }
+
+    /// Notes the last non-null `title` of a batch about to be emitted.
+    pub fn note_last_title(&self, batch: &RecordBatch) {
+        let Some(titles) = batch.column_by_name("title").and_then(|c| c.as_string_opt::<i32>()) else {
+            return;
+        };
+        if let Some(i) = (0..titles.len()).rev().find(|&i| titles.is_valid(i)) {
+            self.set_last_title(titles.value(i));
         }
     }
 

@@ -47,7 +47,7 @@ pub struct Rendered {
 /// Renders `source` (wikitext) to plain text.
 pub fn render(source: &str, rules: &LinkRules) -> Rendered {
     let protected = preprocess::strip_comments_and_protect_nowiki(source);
-    let without_tags = preprocess::drop_tag_blocks(&protected, preprocess::DROPPED_WHEN_RENDERING);
+    let without_tags = preprocess::drop_tag_blocks(&protected, &[preprocess::NOT_WIKITEXT, preprocess::NOT_PROSE]);
     let without_blocks = blocks::drop_templates_and_tables(&without_tags);
     let mut inline = String::with_capacity(without_blocks.len());
     links::render_links(&without_blocks, rules, &mut inline, 0);
@@ -58,7 +58,7 @@ pub fn render(source: &str, rules: &LinkRules) -> Rendered {
 /// The categories and links of `source`, as a CirrusSearch dump lists them.
 pub fn page_links(source: &str, rules: &LinkRules) -> PageLinks {
     let protected = preprocess::strip_comments_and_protect_nowiki(source);
-    let parsed = preprocess::drop_tag_blocks(&protected, preprocess::NOT_WIKITEXT);
+    let parsed = preprocess::drop_tag_blocks(&protected, &[preprocess::NOT_WIKITEXT]);
     links::collect_links(&parsed, rules)
 }
 

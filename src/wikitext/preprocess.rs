@@ -8,35 +8,6 @@ use std::collections::HashSet;
 
 use memchr::memmem;
 
-/// Extension tags whose content is not prose: dropped with their content
-/// when rendering text.
-pub const DROPPED_WHEN_RENDERING: &[&str] = &[
-    "ref",
-    "references",
-    "math",
-    "chem",
-    "ce",
-    "score",
-    "gallery",
-    "timeline",
-    "graph",
-    "templatedata",
-    "templatestyles",
-    "syntaxhighlight",
-    "source",
-    "hiero",
-    "imagemap",
-    "mapframe",
-    "maplink",
-    "indicator",
-    "categorytree",
-    "inputbox",
-    "includeonly",
-    "table",
-    "charinsert",
-    "quiz",
-];
-
 /// Extension tags whose content is not wikitext (MediaWiki, and
 /// mwparserfromhell, do not look for links in them).
 pub const NOT_WIKITEXT: &[&str] = &[
@@ -59,6 +30,10 @@ pub const NOT_WIKITEXT: &[&str] = &[
     "inputbox",
     "charinsert",
 ];
+
+/// Tags whose content is wikitext but not the page's prose: also dropped,
+/// with their content, when rendering text.
+pub const NOT_PROSE: &[&str] = &["ref", "references", "indicator", "includeonly", "table", "quiz"];
 
 /// HTML and extension tags removed (content kept) after the other passes;
 /// anything else in angle brackets is text, as MediaWiki shows it.
@@ -253,9 +228,9 @@ pub fn strip_comments_and_protect_nowiki(source: &str) -> String {
     out
 }
 
-/// Removes the tags named in `names` with everything between them and their
-/// close (a self-closing or unclosed tag: just the tag).
-pub fn drop_tag_blocks(source: &str, names: &[&str]) -> String {
+/// Removes the tags named in any of `lists` with everything between them and
+/// their close (a self-closing or unclosed tag: just the tag).
+pub fn drop_tag_blocks(source: &str, lists: &[&[&str]]) -> String {
     let lower = source.to_ascii_lowercase();
     let mut out = String::with_capacity(source.len());
     let mut unclosed: HashSet<&str> = HashSet::new();
@@ -263,7 +238,7 @@ pub fn drop_tag_blocks(source: &str, names: &[&str]) -> String {
     let mut at = 0;
     while let Some(found) = memchr::memchr(b'<', &lower.as_bytes()[at..]) {
         let start = at + found;
-        let Some(tag) = parse_tag(&lower, start).filter(|t| names.contains(&t.name)) else {
+        let Some(tag) = parse_tag(&lower, start).filter(|t| lists.iter().any(|names| names.contains(&t.name))) else {
             at = start + 1;
             continue;
         };
@@ -394,7 +369,7 @@ mod tests {
 
     #[test]
     fn tag_blocks() {
-        let names = DROPPED_WHEN_RENDERING;
+        let names: &[&[&str]] = &[NOT_WIKITEXT, NOT_PROSE];
         assert_eq!(drop_tag_blocks("a<ref name=x>b</ref >c<ref name=y/>d", names), "acd");
         assert_eq!(drop_tag_blocks("a<REF>b</Ref>c", names), "ac");
         assert_eq!(drop_tag_blocks("a<ref>b<ref>c", names), "abc");

@@ -11,12 +11,12 @@
 use std::io::{self, BufRead};
 use std::sync::atomic::Ordering;
 
-use arrow::array::{Array, AsArray, RecordBatch};
+use arrow::array::RecordBatch;
 
 use super::decode::{LineOutcome, PairDecoder};
 use crate::source::bad_record::{BadRecord, BadRecordKind};
 use crate::source::compression::{open_split, DecompressedSplit};
-use crate::source::format::{DecodeOptions, ReadConfig, ReadError};
+use crate::source::format::{report_bad_record, DecodeOptions, ReadConfig, ReadError};
 use crate::source::stats::ReadStats;
 use crate::source::storage::{is_network_error, Split};
 
@@ -182,7 +182,7 @@ pub fn read_split(
             LineOutcome::Consumed => {}
             LineOutcome::Filtered => ReadStats::add(&stats.pages_filtered, 1),
             LineOutcome::Bad(bad) => {
-                if let Err(e) = report_bad(split, &bad, stats, config) {
+                if let Err(e) = report_bad_record(split, &bad, stats, config) {
                     break Err(e);
                 }
             }
@@ -209,7 +209,7 @@ pub fn read_split(
     result?;
     if emitted < limit {
         if let Some(bad) = decoder.finish_input() {
-            report_bad(split, &bad, stats, config)?;
+            report_bad_record(split, &bad, stats, config)?;
         }
     }
     if decoder.buffered_rows() > 0 {
@@ -248,41 +248,8 @@ fn skip_line(reader: &mut dyn BufRead) -> io::Result<u64> {
 /// Takes the decoder's batch, noting its last title for progress lines.
 fn finish_batch(decoder: &mut PairDecoder, stats: &ReadStats) -> RecordBatch {
     let batch = decoder.finish_batch();
-    if let Some(titles) = batch.column_by_name("title").and_then(|c| c.as_string_opt::<i32>()) {
-        if let Some(title) = (0..titles.len())
-            .rev()
-            .find(|&i| titles.is_valid(i))
-            .map(|i| titles.value(i))
-        {
-            stats.set_last_title(title);
-        }
-    }
+    stats.note_last_title(&batch);
     batch
-}
-
-fn report_bad(split: &Split, bad: &BadRecord, stats: &ReadStats, config: &ReadConfig) -> Result<(), ReadError> {
-    let total = stats.count_bad(bad);
-    let location = split_location(split);
-    tracing::warn!("{location}: skipped a bad record at {bad}");
-    if total > config.max_bad_records {
-        return Err(ReadError::Failed(format!(
-            "{location}: too many bad records ({total} > --max-bad-records {}); the last: {bad}",
-            config.max_bad_records
-        )));
-    }
-    Ok(())
-}
-
-/// The file, and for a range where its line numbers count from.
-fn split_location(split: &Split) -> String {
-    match split.range {
-        Some(range) if range.start > 0 => format!(
-            "{} (the part from compressed byte {}; lines counted from there)",
-            split.location(),
-            range.start
-        ),
-        _ => split.location().to_string(),
-    }
 }
 
 /// Recognizes inputs that are clearly something else, from the first line.
@@ -330,19 +297,8 @@ mod tests {
         assert_eq!(seen, ["short", "<21>", "ok", "<15>"]);
     }
 
-    /// A tiny deterministic generator (no extra dependency for property tests).
-    struct XorShift(u64);
-    impl XorShift {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
-        fn below(&mut self, n: u64) -> u64 {
-            self.next() % n.max(1)
-        }
-    }
+    use crate::source::testing::{random_pieces, XorShift};
+    use arrow::array::AsArray;
 
     fn page_ids_of(split: &Split) -> Vec<i64> {
         use arrow::datatypes::Int64Type;
@@ -372,25 +328,18 @@ mod tests {
         max_cuts: u64,
     ) {
         use crate::source::storage::local::LocalFile;
-        use crate::source::storage::ByteRange;
-        let size = std::fs::metadata(path).unwrap().len();
         let whole = Split::whole(std::sync::Arc::new(LocalFile::open(path).unwrap()), "t".into(), None);
         let sequential = page_ids_of(&whole);
         assert_eq!(sequential, (1..=300).collect::<Vec<_>>());
         for _ in 0..rounds {
-            let mut cuts: Vec<u64> = (0..rng.below(max_cuts)).map(|_| rng.below(size)).collect();
-            cuts.extend([0, size]);
-            cuts.sort();
-            cuts.dedup();
-            let mut ids = Vec::new();
-            for w in cuts.windows(2) {
-                let piece = Split {
-                    range: Some(ByteRange { start: w[0], end: w[1] }),
-                    ..whole.clone()
-                };
-                ids.extend(page_ids_of(&piece));
-            }
-            assert_eq!(ids, sequential, "cuts {cuts:?}");
+            let pieces = random_pieces(&whole, rng, max_cuts);
+            let ids: Vec<i64> = pieces.iter().flat_map(page_ids_of).collect();
+            assert_eq!(
+                ids,
+                sequential,
+                "pieces {:?}",
+                pieces.iter().map(|p| p.range).collect::<Vec<_>>()
+            );
         }
     }
 

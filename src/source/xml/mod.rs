@@ -26,11 +26,11 @@ use std::io::BufRead;
 use std::sync::atomic::Ordering;
 use std::sync::Mutex;
 
-use arrow::array::{Array, AsArray, RecordBatch};
+use arrow::array::RecordBatch;
 
 use super::bad_record::{BadRecord, BadRecordKind};
 use super::compression::{open_dump_stream, open_split, DecompressedSplit};
-use super::format::{DecodeOptions, DumpFormat, ReadConfig, ReadError};
+use super::format::{report_bad_record, DecodeOptions, DumpFormat, ReadConfig, ReadError};
 use super::stats::ReadStats;
 use super::storage::{is_network_error, Split};
 use decode::{PageDecoder, PageOutcome};
@@ -166,7 +166,7 @@ impl DumpFormat for MediaWikiXml {
                 Frame::Eof => None,
             };
             if let Some(bad) = bad {
-                if let Err(e) = report_bad(split, &bad, stats, config) {
+                if let Err(e) = report_bad_record(split, &bad, stats, config) {
                     break Err(e);
                 }
             }
@@ -259,32 +259,8 @@ fn push_page(decoder: &mut PageDecoder, bytes: &[u8], stats: &ReadStats) -> Resu
 fn emit_batch(decoder: &mut PageDecoder, stats: &ReadStats, emit: &mut dyn FnMut(RecordBatch) -> bool) -> bool {
     ReadStats::add(&stats.pages_emitted, decoder.buffered_rows() as u64);
     let batch = decoder.finish_batch();
-    if let Some(titles) = batch.column_by_name("title").and_then(|c| c.as_string_opt::<i32>()) {
-        if let Some(i) = (0..titles.len()).rev().find(|&i| titles.is_valid(i)) {
-            stats.set_last_title(titles.value(i));
-        }
-    }
+    stats.note_last_title(&batch);
     emit(batch)
-}
-
-fn report_bad(split: &Split, bad: &BadRecord, stats: &ReadStats, config: &ReadConfig) -> Result<(), ReadError> {
-    let total = stats.count_bad(bad);
-    let location = match split.range {
-        Some(range) if range.start > 0 => format!(
-            "{} (the part from compressed byte {}; lines counted from there)",
-            split.location(),
-            range.start
-        ),
-        _ => split.location().to_string(),
-    };
-    tracing::warn!("{location}: skipped a bad record at {bad}");
-    if total > config.max_bad_records {
-        return Err(ReadError::Failed(format!(
-            "{location}: too many bad records ({total} > --max-bad-records {}); the last: {bad}",
-            config.max_bad_records
-        )));
-    }
-    Ok(())
 }
 
 /// Refuses text that is clearly not a MediaWiki export, from what precedes
@@ -313,18 +289,8 @@ mod tests {
 
     use super::*;
     use crate::source::storage::local::LocalFile;
-    use crate::source::storage::ByteRange;
 
-    /// A tiny deterministic generator (no extra dependency for property tests).
-    struct XorShift(u64);
-    impl XorShift {
-        fn below(&mut self, n: u64) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0 % n.max(1)
-        }
-    }
+    use crate::source::testing::{random_pieces, XorShift};
 
     const HEADER: &str = "<mediawiki xmlns=\"http://www.mediawiki.org/xml/export-0.11/\" version=\"0.11\" xml:lang=\"en\">\n  <siteinfo>\n    <dbname>testwiki</dbname>\n    <namespaces>\n      <namespace key=\"14\" case=\"first-letter\">Category</namespace>\n    </namespaces>\n  </siteinfo>\n";
 
@@ -377,21 +343,11 @@ mod tests {
         let whole = Split::whole(Arc::new(LocalFile::open(&path).unwrap()), "t".into(), None);
         let expected: Vec<(i64, String)> = (1..=pages).map(|id| (id, "testwiki".to_string())).collect();
         assert_eq!(ids_and_wikis(&whole), expected);
-        let size = file.len() as u64;
         for _ in 0..rounds {
-            let mut cuts: Vec<u64> = (0..rng.below(10)).map(|_| rng.below(size)).collect();
-            cuts.extend([0, size]);
-            cuts.sort();
-            cuts.dedup();
-            let mut rows = Vec::new();
-            for w in cuts.windows(2) {
-                let piece = Split {
-                    range: Some(ByteRange { start: w[0], end: w[1] }),
-                    ..whole.clone()
-                };
-                rows.extend(ids_and_wikis(&piece));
-            }
-            assert_eq!(rows, expected, "{name}: cuts {cuts:?}");
+            let pieces = random_pieces(&whole, rng, 10);
+            let rows: Vec<(i64, String)> = pieces.iter().flat_map(ids_and_wikis).collect();
+            let ranges: Vec<_> = pieces.iter().map(|p| p.range).collect();
+            assert_eq!(rows, expected, "{name}: {ranges:?}");
         }
         std::fs::remove_file(&path).unwrap();
     }

@@ -148,10 +148,12 @@ fn head_shows_the_first_pages() {
 #[test]
 fn files_that_are_not_dumps_say_what_they_look_like() {
     let dir = scratch("not-dumps");
-    let cases: [(&str, &[u8], &str); 3] = [
+    let cases: [(&str, &[u8], &str); 5] = [
         ("a.parquet.json", b"PAR1\x15\x04\x15\x10", "Parquet"),
         ("empty.json", b"", "empty file"),
         ("junk.json", b"\x00\x01\x02\xff\xfe binary", "binary"),
+        ("empty.xml", b"", "empty file"),
+        ("junk.xml", b"garbage, then <page>", "not a MediaWiki XML dump"),
     ];
     for (name, bytes, expected) in cases {
         let path = dir.join(name);

@@ -174,16 +174,11 @@ pub fn open_dump_stream(
     let compression = match head {
         [0x1f, 0x8b, ..] => Compression::Gzip,
         [b'B', b'Z', b'h', ..] => Compression::Bzip2,
-        [] => {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                "empty file, not a CirrusSearch dump",
-            ))
-        }
+        [] => return Err(io::Error::new(io::ErrorKind::InvalidData, "empty file, not a dump")),
         [b'P', b'A', b'R', b'1', ..] => {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidData,
-                "looks like a Parquet file, not a CirrusSearch dump",
+                "looks like a Parquet file, not a dump",
             ))
         }
         _ => Compression::None,

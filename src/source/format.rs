@@ -91,6 +91,16 @@ pub enum ReadError {
     Failed(String),
 }
 
+/// A read of `path` that failed: network failures already name their URL
+/// and byte; anything else gets the path in front.
+pub fn split_failure(path: &str, e: std::io::Error) -> ReadError {
+    if super::storage::is_network_error(&e) {
+        ReadError::Failed(e.to_string())
+    } else {
+        ReadError::Failed(format!("{path}: {e}"))
+    }
+}
+
 /// Counts and logs a bad record of `split`; fails the read once the run has
 /// seen more than `--max-bad-records`.
 pub fn report_bad_record(

@@ -16,7 +16,7 @@ use arrow::array::RecordBatch;
 use super::decode::{LineOutcome, PairDecoder};
 use crate::source::bad_record::{BadRecord, BadRecordKind};
 use crate::source::compression::{open_split, DecompressedSplit};
-use crate::source::format::{report_bad_record, DecodeOptions, ReadConfig, ReadError};
+use crate::source::format::{report_bad_record, split_failure, DecodeOptions, ReadConfig, ReadError};
 use crate::source::stats::ReadStats;
 use crate::source::storage::{is_network_error, Split};
 
@@ -99,13 +99,7 @@ pub fn read_split(
         text_start,
         starts_mid_text,
         end,
-    } = open_split(split).map_err(|e| {
-        if is_network_error(&e) {
-            ReadError::Failed(e.to_string())
-        } else {
-            ReadError::Failed(format!("{path}: {e}"))
-        }
-    })?;
+    } = open_split(split).map_err(|e| split_failure(path, e))?;
     let mut first_line_offset = text_start;
     if starts_mid_text {
         // The first line (whole or partial) belongs to the previous range.

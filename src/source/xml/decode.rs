@@ -33,9 +33,58 @@ pub enum PageOutcome {
     Filtered,
 }
 
+/// The `pages` columns an XML page fills; `Absent` ones are always null.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Column {
+    PageId,
+    Namespace,
+    Version,
+    TextBytes,
+    Timestamp,
+    Title,
+    Wiki,
+    Language,
+    ContentModel,
+    SourceText,
+    RedirectTarget,
+    Text,
+    OpeningText,
+    Heading,
+    Category,
+    OutgoingLink,
+    /// Not in XML dumps: `redirect` (a join, see sql/redirects.sql),
+    /// `incoming_links`, `wikibase_item`, `index_name`.
+    Absent,
+}
+
+impl Column {
+    fn of(name: &str) -> Column {
+        match name {
+            "page_id" => Column::PageId,
+            "namespace" => Column::Namespace,
+            "version" => Column::Version,
+            "text_bytes" => Column::TextBytes,
+            "timestamp" => Column::Timestamp,
+            "title" => Column::Title,
+            "wiki" => Column::Wiki,
+            "language" => Column::Language,
+            "content_model" => Column::ContentModel,
+            "source_text" => Column::SourceText,
+            "redirect_target" => Column::RedirectTarget,
+            "text" => Column::Text,
+            "opening_text" => Column::OpeningText,
+            "heading" => Column::Heading,
+            "category" => Column::Category,
+            "outgoing_link" => Column::OutgoingLink,
+            _ => Column::Absent,
+        }
+    }
+}
+
 /// Builds record batches from parsed pages; see the module docs.
 pub struct PageDecoder {
-    projection: Vec<usize>,
+    /// What each projected column is, resolved once (not per row).
+    columns: Vec<Column>,
     namespaces: Option<Vec<i32>>,
     schema: SchemaRef,
     builders: Vec<ColumnBuilder>,
@@ -61,7 +110,11 @@ impl PageDecoder {
                 .any(|&i| names.contains(&PAGE_COLUMNS[i].name))
         };
         PageDecoder {
-            projection: options.projection.clone(),
+            columns: options
+                .projection
+                .iter()
+                .map(|&i| Column::of(PAGE_COLUMNS[i].name))
+                .collect(),
             namespaces: options.namespaces.clone(),
             schema: Arc::new(Schema::new(fields)),
             builders: options
@@ -112,19 +165,19 @@ impl PageDecoder {
             .title
             .as_deref()
             .map(|t| self.site.title_without_namespace(namespace, t));
-        for (builder, &column) in self.builders.iter_mut().zip(&self.projection) {
-            self.bytes += match (PAGE_COLUMNS[column].name, builder) {
-                ("page_id", ColumnBuilder::Int64(b)) => append_i64(b, page.id),
-                ("namespace", ColumnBuilder::Int32(b)) => {
+        for (builder, &column) in self.builders.iter_mut().zip(&self.columns) {
+            self.bytes += match (column, builder) {
+                (Column::PageId, ColumnBuilder::Int64(b)) => append_i64(b, page.id),
+                (Column::Namespace, ColumnBuilder::Int32(b)) => {
                     b.append_option(page.namespace);
                     4
                 }
-                ("version", ColumnBuilder::Int64(b)) => append_i64(b, page.revision_id),
-                ("text_bytes", ColumnBuilder::Int64(b)) => append_i64(
+                (Column::Version, ColumnBuilder::Int64(b)) => append_i64(b, page.revision_id),
+                (Column::TextBytes, ColumnBuilder::Int64(b)) => append_i64(
                     b,
                     page.text_bytes.or_else(|| page.text.as_ref().map(|t| t.len() as i64)),
                 ),
-                ("timestamp", ColumnBuilder::Timestamp(b)) => {
+                (Column::Timestamp, ColumnBuilder::Timestamp(b)) => {
                     let micros = page
                         .timestamp
                         .as_deref()
@@ -133,32 +186,31 @@ impl PageDecoder {
                     b.append_option(micros);
                     8
                 }
-                ("title", ColumnBuilder::Utf8(b)) => append_str(b, title),
-                ("wiki", ColumnBuilder::Utf8(b)) => append_str(b, self.site.dbname.as_deref()),
-                ("language", ColumnBuilder::Utf8(b)) => append_str(b, self.site.language.as_deref()),
-                ("content_model", ColumnBuilder::Utf8(b)) => append_str(b, page.model.as_deref()),
-                ("source_text", ColumnBuilder::Utf8(b)) => append_str(b, page.text.as_deref()),
-                ("redirect_target", ColumnBuilder::Utf8(b)) => append_str(b, page.redirect.as_deref()),
-                ("text", ColumnBuilder::Utf8(b)) => append_str(b, rendered.as_ref().map(|r| r.text.as_str())),
-                ("opening_text", ColumnBuilder::Utf8(b)) => {
+                (Column::Title, ColumnBuilder::Utf8(b)) => append_str(b, title),
+                (Column::Wiki, ColumnBuilder::Utf8(b)) => append_str(b, self.site.dbname.as_deref()),
+                (Column::Language, ColumnBuilder::Utf8(b)) => append_str(b, self.site.language.as_deref()),
+                (Column::ContentModel, ColumnBuilder::Utf8(b)) => append_str(b, page.model.as_deref()),
+                (Column::SourceText, ColumnBuilder::Utf8(b)) => append_str(b, page.text.as_deref()),
+                (Column::RedirectTarget, ColumnBuilder::Utf8(b)) => append_str(b, page.redirect.as_deref()),
+                (Column::Text, ColumnBuilder::Utf8(b)) => append_str(b, rendered.as_ref().map(|r| r.text.as_str())),
+                (Column::OpeningText, ColumnBuilder::Utf8(b)) => {
                     append_str(b, rendered.as_ref().map(|r| r.opening_text.as_str()))
                 }
-                ("heading", ColumnBuilder::Utf8List(b)) => append_list(b, rendered.as_ref().map(|r| &r.headings)),
-                ("category", ColumnBuilder::Utf8List(b)) => append_list(b, links.as_ref().map(|l| &l.categories)),
-                ("outgoing_link", ColumnBuilder::Utf8List(b)) => append_list(b, links.as_ref().map(|l| &l.links)),
-                // Not in XML dumps: redirect (needs a join, see sql/redirects.sql),
-                // incoming_links, wikibase_item, index_name.
-                (_, ColumnBuilder::Int64(b)) => append_i64(b, None),
-                (_, ColumnBuilder::Int32(b)) => {
+                (Column::Heading, ColumnBuilder::Utf8List(b)) => append_list(b, rendered.as_ref().map(|r| &r.headings)),
+                (Column::Category, ColumnBuilder::Utf8List(b)) => append_list(b, links.as_ref().map(|l| &l.categories)),
+                (Column::OutgoingLink, ColumnBuilder::Utf8List(b)) => append_list(b, links.as_ref().map(|l| &l.links)),
+                (Column::Absent, ColumnBuilder::Int64(b)) => append_i64(b, None),
+                (Column::Absent, ColumnBuilder::Int32(b)) => {
                     b.append_null();
                     0
                 }
-                (_, ColumnBuilder::Utf8(b)) => append_str(b, None),
-                (_, ColumnBuilder::Timestamp(b)) => {
+                (Column::Absent, ColumnBuilder::Utf8(b)) => append_str(b, None),
+                (Column::Absent, ColumnBuilder::Timestamp(b)) => {
                     b.append_null();
                     0
                 }
-                (_, ColumnBuilder::Utf8List(b)) => append_list(b, None),
+                (Column::Absent, ColumnBuilder::Utf8List(b)) => append_list(b, None),
+                (column, _) => unreachable!("{column:?} is built with its own column type"),
             };
         }
         self.rows += 1;

@@ -22,7 +22,6 @@ pub mod siteinfo;
 pub mod utf16;
 
 use std::collections::HashMap;
-use std::io::BufRead;
 use std::sync::atomic::Ordering;
 use std::sync::Mutex;
 
@@ -30,7 +29,7 @@ use arrow::array::RecordBatch;
 
 use super::bad_record::{BadRecord, BadRecordKind};
 use super::compression::{open_dump_stream, open_split, DecompressedSplit};
-use super::format::{report_bad_record, DecodeOptions, DumpFormat, ReadConfig, ReadError};
+use super::format::{report_bad_record, split_failure, DecodeOptions, DumpFormat, ReadConfig, ReadError};
 use super::stats::ReadStats;
 use super::storage::{is_network_error, Split};
 use decode::{PageDecoder, PageOutcome};
@@ -63,15 +62,9 @@ impl DumpFormat for MediaWikiXml {
         emit: &mut dyn FnMut(RecordBatch) -> bool,
     ) -> Result<(), ReadError> {
         let path = split.location();
-        let failed = |e: std::io::Error| {
-            if is_network_error(&e) {
-                ReadError::Failed(e.to_string())
-            } else {
-                ReadError::Failed(format!("{path}: {e}"))
-            }
-        };
+        let failed = |e: std::io::Error| split_failure(path, e);
         let DecompressedSplit {
-            reader,
+            mut reader,
             compression,
             compressed,
             compressed_start,
@@ -79,28 +72,31 @@ impl DumpFormat for MediaWikiXml {
             starts_mid_text,
             end,
         } = open_split(split).map_err(failed)?;
-        let (site, utf16) = if starts_mid_text {
-            let (site, utf16) = self.head_of(split).map_err(failed)?;
-            if utf16 {
-                // A UTF-16 file is read whole by its first range.
+        // A range after the first learns the siteinfo from the file's head; a
+        // UTF-16 file is read whole by its first range.
+        let head = if starts_mid_text {
+            let head = self.head_of(split).map_err(failed)?;
+            if head.1 {
                 return Ok(());
             }
-            (site, utf16)
+            Some(head.0)
         } else {
-            (SiteInfo::default(), false)
+            None
         };
-        let mut reader: Box<dyn BufRead + Send> = reader;
-        let mut utf16 = utf16;
-        if !starts_mid_text {
-            if let Some(decoded) = utf16::decode_if_utf16(&mut reader).map_err(failed)? {
-                reader = decoded;
-                utf16 = true;
-            }
-        }
+        let utf16 = match head {
+            Some(_) => false,
+            None => match utf16::decode_if_utf16(&mut reader).map_err(failed)? {
+                Some(decoded) => {
+                    reader = decoded;
+                    true
+                }
+                None => false,
+            },
+        };
         let mut framer = PageFramer::new(reader.as_mut(), text_start);
         let corrupt = |e: std::io::Error, framer: &PageFramer| {
             if is_network_error(&e) {
-                return ReadError::Failed(e.to_string());
+                return split_failure(path, e);
             }
             ReadError::Failed(format!(
                 "{path}: {} data is truncated or corrupt near compressed byte {} (decompressed byte {}, line {}): {e}",
@@ -118,12 +114,13 @@ impl DumpFormat for MediaWikiXml {
         let mut preamble = Vec::new();
         let keep = if starts_mid_text { 0 } else { MAX_PREAMBLE_BYTES };
         let first = framer.seek_page(&mut preamble, keep).map_err(|e| corrupt(e, &framer))?;
-        let site = if starts_mid_text {
-            site
-        } else {
-            let text = String::from_utf8_lossy(&preamble);
-            check_is_xml_dump(&text).map_err(|what| ReadError::Failed(format!("{path}: {what}")))?;
-            SiteInfo::parse(&text)
+        let site = match head {
+            Some(site) => site,
+            None => {
+                let text = String::from_utf8_lossy(&preamble);
+                check_is_xml_dump(&text).map_err(|what| ReadError::Failed(format!("{path}: {what}")))?;
+                SiteInfo::parse(&text)
+            }
         };
         let mut decoder = PageDecoder::new(options, site);
         let sample_limit = config

@@ -34,14 +34,12 @@ impl SiteInfo {
     pub fn parse(preamble: &str) -> SiteInfo {
         let mut info = SiteInfo::default();
         let mut reader = Reader::from_str(preamble);
-        let mut element: Vec<u8> = Vec::new();
         let mut namespace: Option<(i32, bool)> = None;
         let mut text = String::new();
         loop {
             match reader.read_event() {
                 Ok(Event::Start(start)) | Ok(Event::Empty(start)) => {
-                    let name = start.local_name().as_ref().to_vec();
-                    match name.as_slice() {
+                    match start.local_name().as_ref() {
                         b"mediawiki" => {
                             for attribute in start.attributes().flatten() {
                                 if attribute.key.as_ref() == b"xml:lang" {
@@ -73,7 +71,6 @@ impl SiteInfo {
                         }
                         _ => {}
                     }
-                    element = name;
                     text.clear();
                 }
                 Ok(Event::Text(t)) => text.push_str(&t.decode().unwrap_or_default()),
@@ -93,7 +90,6 @@ impl SiteInfo {
                         b"siteinfo" => break,
                         _ => {}
                     }
-                    element.clear();
                 }
                 Ok(Event::Eof) | Err(_) => break,
                 Ok(_) => {}
@@ -110,7 +106,7 @@ impl SiteInfo {
         }
         if let Some((prefix, rest)) = title.split_once(':') {
             let local = self.namespaces.get(&namespace).map(|ns| ns.name.as_str());
-            if local.is_some_and(|name| name.eq_ignore_ascii_case(prefix) || name == prefix) {
+            if local.is_some_and(|name| name.eq_ignore_ascii_case(prefix)) {
                 return rest;
             }
             // A dump without <namespaces>: any prefix before the first colon.

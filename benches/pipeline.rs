@@ -1,4 +1,5 @@
-//! Criterion benchmarks: decoding (MB/s of JSON for bz2, gz, plain), the
+//! Criterion benchmarks: decoding (MB/s of JSON for bz2, gz, plain), bzip2
+//! decompression alone (wikitok's decoder vs libbz2), the
 //! tokenize UDF (tokens/s), and the whole job (pages/s).
 //!
 //!   cargo bench --bench pipeline
@@ -18,6 +19,7 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use datafusion::datasource::MemTable;
 use datafusion::prelude::SessionContext;
 use wikitok::source::cirrus::CirrusSearch;
+use wikitok::source::compression::bzip2_decoder::Bzip2Reader;
 use wikitok::source::format::{DecodeOptions, DumpFormat, ReadConfig};
 use wikitok::source::stats::ReadStats;
 use wikitok::source::storage::discover_splits;
@@ -76,6 +78,48 @@ fn decode(c: &mut Criterion) {
             })
         });
     }
+    group.finish();
+}
+
+/// bzip2 decoding alone, one core: wikitok's decoder against libbz2 (the
+/// `bzip2` crate) on the same level-9 file (`WIKITOK_BENCH_BZ2`, default the
+/// samples' JSON recompressed).
+fn bzip2_decode(c: &mut Criterion) {
+    let file = match std::env::var("WIKITOK_BENCH_BZ2") {
+        Ok(path) => std::fs::read(path).unwrap(),
+        Err(_) => {
+            let dir = std::env::temp_dir().join("wikitok-bench-decode");
+            let variants = write_variants(&dir, &sample_json());
+            std::fs::read(&variants[2].1).unwrap()
+        }
+    };
+    let mut text = Vec::new();
+    bzip2::read::MultiBzDecoder::new(&file[..])
+        .read_to_end(&mut text)
+        .unwrap();
+    let mut group = c.benchmark_group("bzip2");
+    group.sample_size(10);
+    group.throughput(Throughput::Bytes(text.len() as u64));
+    group.bench_function("libbz2", |b| {
+        b.iter(|| {
+            let mut out = Vec::with_capacity(text.len());
+            bzip2::read::MultiBzDecoder::new(&file[..])
+                .read_to_end(&mut out)
+                .unwrap();
+            out.len()
+        })
+    });
+    group.bench_function("wikitok", |b| {
+        b.iter(|| {
+            let mut out = Vec::with_capacity(text.len());
+            let source = Box::new(std::io::Cursor::new(file.clone()));
+            Bzip2Reader::whole_file(source, Default::default())
+                .read_to_end(&mut out)
+                .unwrap();
+            assert_eq!(out.len(), text.len());
+            out.len()
+        })
+    });
     group.finish();
 }
 
@@ -219,5 +263,5 @@ fn storage(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, decode, tokenize_udf, end_to_end, storage);
+criterion_group!(benches, decode, bzip2_decode, tokenize_udf, end_to_end, storage);
 criterion_main!(benches);

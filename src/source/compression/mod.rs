@@ -2,10 +2,10 @@
 //! what an error message needs to say where in the file it happened.
 //!
 //! Decompression is complete by construction: gzip uses `MultiGzDecoder` and
-//! bzip2 `MultiBzDecoder`, so files recompressed with pigz, pbzip2 or lbzip2
-//! (many members / streams) yield every byte, exactly as `gzip -dc` and
-//! `bzip2 -dc` would. The codec is sniffed from the file's first bytes, not
-//! its name.
+//! bzip2 wikitok's own [`bzip2_decoder`] (every stream), so files recompressed
+//! with pigz, pbzip2 or lbzip2 (many members / streams) yield every byte,
+//! exactly as `gzip -dc` and `bzip2 -dc` would. The codec is sniffed from the
+//! file's first bytes, not its name.
 //!
 //! A split that is a byte range of a file is opened here too: a plain file at
 //! the byte before the range (so the format can tell whether the range starts
@@ -14,6 +14,7 @@
 //! applied with [`RangeEnd`].
 
 pub mod bzip2_blocks;
+pub mod bzip2_decoder;
 
 use std::collections::BTreeSet;
 use std::io::{self, BufRead, BufReader, Read};
@@ -21,11 +22,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
-use bzip2::read::MultiBzDecoder;
 use flate2::read::MultiGzDecoder;
 
 use super::storage::{ByteRange, Split};
-use bzip2_blocks::{tail_has_end_of_stream, BlockRangeReader, TAIL_BYTES};
+use bzip2_blocks::{tail_has_end_of_stream, TAIL_BYTES};
+use bzip2_decoder::Bzip2Reader;
 
 /// How a dump file is compressed, from its magic bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,7 +75,7 @@ pub enum RangeEnd {
     Before(u64),
     /// A block range of a bzip2 file: records starting at or before the
     /// length of its own blocks' text (counted as they decode; see
-    /// [`BlockRangeReader`]). The next range skips its first partial
+    /// [`Bzip2Reader::own_bytes`]). The next range skips its first partial
     /// record, so a record starting exactly at the boundary is read once,
     /// here.
     AtOrBefore(Arc<AtomicU64>),
@@ -111,7 +112,7 @@ pub fn open_split(split: &Split) -> io::Result<DecompressedSplit> {
     let magic = split.read_head(3)?;
     if magic == b"BZh" {
         let compressed = Arc::new(AtomicU64::new(range.start));
-        let blocks = BlockRangeReader::new(split.open_at(range.start)?, range.start, range.end, compressed.clone());
+        let blocks = Bzip2Reader::byte_range(split.open_at(range.start)?, range.start, range.end, compressed.clone());
         let own_bytes = blocks.own_bytes();
         return Ok(DecompressedSplit {
             reader: Box::new(blocks),
@@ -185,7 +186,12 @@ pub fn open_dump_stream(
     };
     let reader: Box<dyn BufRead + Send> = match compression {
         Compression::Gzip => Box::new(BufReader::with_capacity(1 << 20, MultiGzDecoder::new(raw))),
-        Compression::Bzip2 => Box::new(BufReader::with_capacity(1 << 20, MultiBzDecoder::new(raw))),
+        Compression::Bzip2 => {
+            // The decoder buffers and counts the compressed bytes itself.
+            let counted = Arc::new(AtomicU64::new(0));
+            let reader = Bzip2Reader::whole_file(Box::new(raw), counted.clone());
+            return Ok((Box::new(reader), compression, counted));
+        }
         Compression::None => Box::new(raw),
     };
     Ok((reader, compression, consumed))

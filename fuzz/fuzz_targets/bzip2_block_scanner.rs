@@ -1,3 +1,0 @@
-#![no_main]
-
-libfuzzer_sys::fuzz_target!(|data: &[u8]| wikitok::fuzzing::bzip2_block_scanner(data));

@@ -1,0 +1,341 @@
+//! wikitok's own bzip2 decoder: whole files (every stream, as `bzip2 -dc`)
+//! and byte ranges of a file (the blocks whose magic starts in the range,
+//! then as many following blocks as the reader asks for).
+//!
+//! Why not libbz2: decoding bzip2 is the floor of every Wikipedia job (both
+//! dump families ship as `.bz2`), and libbz2 — like its Rust port, which the
+//! `bzip2` crate uses — spends its time in a byte-at-a-time state machine.
+//! This decoder keeps the format's stages apart ([`block`]) so each runs as
+//! a tight loop: table-driven Huffman decoding ([`huffman`]), a plain walk
+//! of the inverse BWT, run-length decoding by slices, CRC eight bytes at a
+//! time ([`crc`]). libbz2 stays the reference in the tests: every input
+//! decodes to libbz2's bytes, and both CRCs (block and stream) are checked.
+//!
+//! A range does not need the block scanner's re-framing: once the first
+//! block magic at or after the range's start is found, every block's end is
+//! known from decoding it, so blocks are read in sequence straight from the
+//! file's bits.
+
+mod bits;
+mod block;
+mod crc;
+mod huffman;
+
+use std::io::{self, BufRead, Read};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use super::bzip2_blocks::{find_block_magic, BLOCK_MAGIC, END_OF_STREAM_MAGIC};
+use bits::BitReader;
+use block::{BlockDecoder, BlockError};
+
+/// Compressed bytes held ahead of a block before decoding it. A block of
+/// real data is at most ~1 MB; a block that needs more (hostile input) is
+/// retried with twice the lookahead, up to [`MAX_LOOKAHEAD`].
+const LOOKAHEAD: usize = 4 << 20;
+const MAX_LOOKAHEAD: usize = 64 << 20;
+/// Bytes read from the source at a time.
+const READ_CHUNK: usize = 1 << 20;
+
+/// Where the reader stands in the file.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// A range from a mid-file offset: looking for its first block magic.
+    SeekFirstBlock,
+    /// At a byte boundary where a stream (`BZh` + level) may start, or the file end.
+    StreamHeader,
+    /// Before a block magic or an end-of-stream marker.
+    Marker,
+    Finished,
+}
+
+/// A bzip2 file (or a byte range of one) decompressed as a `BufRead`.
+pub struct Bzip2Reader {
+    source: Box<dyn Read + Send>,
+    /// Compressed bytes from file offset `input_offset` on.
+    input: Vec<u8>,
+    input_offset: u64,
+    source_done: bool,
+    /// The absolute bit position of the next unread bit.
+    bit: u64,
+    state: State,
+    /// The current stream's block size limit (level × 100 000).
+    max_block_size: usize,
+    /// The running stream CRC, when the reader saw the stream's header.
+    stream_crc: Option<u32>,
+    streams_seen: usize,
+    /// A range that starts after the file's first byte (found its first block by searching).
+    started_mid_file: bool,
+    decoder: BlockDecoder,
+    text: Vec<u8>,
+    position: usize,
+    /// For a range: blocks whose magic starts before this bit are its own.
+    end_bit: Option<u64>,
+    /// Decompressed bytes of the range's own blocks decoded so far.
+    own_bytes: Arc<AtomicU64>,
+    /// Compressed bytes consumed (for ranges, never past the range's end).
+    compressed: Arc<AtomicU64>,
+}
+
+impl Bzip2Reader {
+    /// Every stream of a file; `source` yields the file from its first byte.
+    pub fn whole_file(source: Box<dyn Read + Send>, compressed: Arc<AtomicU64>) -> Self {
+        Self::new(source, 0, None, compressed)
+    }
+
+    /// The blocks whose magic starts in `start..end` of a file, then the
+    /// blocks after them as far as the reader reads. `source` yields the
+    /// file from byte `start` on (a seeked file, a ranged GET).
+    pub fn byte_range(source: Box<dyn Read + Send>, start: u64, end: u64, compressed: Arc<AtomicU64>) -> Self {
+        Self::new(source, start, Some(end * 8), compressed)
+    }
+
+    fn new(source: Box<dyn Read + Send>, start: u64, end_bit: Option<u64>, compressed: Arc<AtomicU64>) -> Self {
+        compressed.store(start, Ordering::Relaxed);
+        Bzip2Reader {
+            source,
+            input: Vec::new(),
+            input_offset: start,
+            source_done: false,
+            bit: start * 8,
+            state: if start == 0 {
+                State::StreamHeader
+            } else {
+                State::SeekFirstBlock
+            },
+            max_block_size: 900_000,
+            stream_crc: None,
+            streams_seen: 0,
+            started_mid_file: start > 0,
+            decoder: BlockDecoder::default(),
+            text: Vec::new(),
+            position: 0,
+            end_bit,
+            own_bytes: Arc::new(AtomicU64::new(0)),
+            compressed,
+        }
+    }
+
+    /// Decompressed bytes of the range's own blocks so far; final once a
+    /// later block has been started. Shared so the caller can watch it.
+    pub fn own_bytes(&self) -> Arc<AtomicU64> {
+        self.own_bytes.clone()
+    }
+
+    /// Reads from the source until the buffer reaches file byte `end` (or
+    /// the file ends), first dropping what lies before the current position.
+    fn fill_to(&mut self, end: u64) -> io::Result<()> {
+        let consumed = (self.bit / 8 - self.input_offset) as usize;
+        if consumed >= LOOKAHEAD {
+            self.input.drain(..consumed);
+            self.input_offset += consumed as u64;
+        }
+        while !self.source_done && self.input_offset + (self.input.len() as u64) < end {
+            let old = self.input.len();
+            self.input.resize(old + READ_CHUNK, 0);
+            let read = loop {
+                match self.source.read(&mut self.input[old..]) {
+                    Ok(n) => break n,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) => {
+                        self.input.truncate(old);
+                        return Err(e);
+                    }
+                }
+            };
+            self.input.truncate(old + read);
+            self.source_done = read == 0;
+        }
+        Ok(())
+    }
+
+    fn input_end(&self) -> u64 {
+        self.input_offset + self.input.len() as u64
+    }
+
+    fn report_position(&self) {
+        let byte = match self.state {
+            State::Finished => self.input_end(),
+            _ => self.bit / 8,
+        };
+        let byte = self.end_bit.map_or(byte, |end| byte.min(end / 8));
+        self.compressed.fetch_max(byte, Ordering::Relaxed);
+    }
+
+    /// Decodes the next block into `self.text`; false at the end.
+    fn decode_next_block(&mut self) -> io::Result<bool> {
+        loop {
+            match self.state {
+                State::Finished => {
+                    self.report_position();
+                    return Ok(false);
+                }
+                State::SeekFirstBlock => self.seek_first_block()?,
+                State::StreamHeader => self.read_stream_header()?,
+                State::Marker => {
+                    if self.read_marker()? {
+                        self.report_position();
+                        return Ok(true);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Finds the range's first block; a range that holds no block start
+    /// reads nothing (its bytes are the previous block's).
+    fn seek_first_block(&mut self) -> io::Result<()> {
+        let end_bit = self.end_bit.unwrap_or(u64::MAX);
+        let mut from = self.bit;
+        loop {
+            let searched_to = self.input_end() * 8;
+            if let Some(found) = find_block_magic(&self.input, self.input_offset, from) {
+                self.bit = found;
+                self.state = if found < end_bit {
+                    State::Marker
+                } else {
+                    State::Finished
+                };
+                return Ok(());
+            }
+            if self.source_done || searched_to >= end_bit {
+                self.state = State::Finished;
+                return Ok(());
+            }
+            // A magic may straddle the buffer's end: search its last bits again.
+            from = from.max(searched_to.saturating_sub(63));
+            let more = self.input_end() + READ_CHUNK as u64;
+            self.fill_to(more)?;
+        }
+    }
+
+    fn read_stream_header(&mut self) -> io::Result<()> {
+        self.bit = self.bit.div_ceil(8) * 8;
+        let at = self.bit / 8;
+        self.fill_to(at + 4)?;
+        let head = &self.input[(at - self.input_offset) as usize..];
+        // A range that started mid-file is inside a stream from the start.
+        let inside_file = self.streams_seen > 0 || self.started_mid_file;
+        if head.is_empty() && inside_file {
+            self.state = State::Finished;
+            return Ok(());
+        }
+        match head {
+            [b'B', b'Z', b'h', level @ b'1'..=b'9', ..] => {
+                self.max_block_size = usize::from(level - b'0') * 100_000;
+                self.stream_crc = Some(0);
+                self.streams_seen += 1;
+                self.bit += 32;
+                self.state = State::Marker;
+                Ok(())
+            }
+            _ if !inside_file => Err(corrupt_at(at, "no bzip2 stream header (BZh1 to BZh9)")),
+            _ => Err(corrupt_at(
+                at,
+                "data after the end of a bzip2 stream that is not another bzip2 stream",
+            )),
+        }
+    }
+
+    /// Reads a block (true) or an end-of-stream marker (false).
+    fn read_marker(&mut self) -> io::Result<bool> {
+        let block_start = self.bit;
+        let mut lookahead = LOOKAHEAD;
+        loop {
+            self.fill_to(block_start / 8 + lookahead as u64)?;
+            let mut bits = BitReader::new(&self.input, self.bit - self.input_offset * 8);
+            let magic = (u64::from(bits.read(24)) << 24) | u64::from(bits.read(24));
+            if bits.overran() {
+                return Err(truncated_at(block_start / 8));
+            }
+            if magic == END_OF_STREAM_MAGIC {
+                let stored = bits.read(32);
+                if bits.overran() {
+                    return Err(truncated_at(block_start / 8));
+                }
+                if let Some(computed) = self.stream_crc {
+                    if computed != stored {
+                        return Err(corrupt_at(
+                            block_start / 8,
+                            &format!("bzip2 stream CRC mismatch (stored {stored:08x}, computed {computed:08x})"),
+                        ));
+                    }
+                }
+                self.bit = self.input_offset * 8 + bits.bit_position();
+                self.state = State::StreamHeader;
+                return Ok(false);
+            }
+            if magic != BLOCK_MAGIC {
+                return Err(corrupt_at(
+                    block_start / 8,
+                    "neither a bzip2 block nor an end-of-stream marker where one must start",
+                ));
+            }
+            self.text.clear();
+            self.position = 0;
+            match self.decoder.decode(&mut bits, self.max_block_size, &mut self.text) {
+                Ok(block) => {
+                    self.bit = self.input_offset * 8 + bits.bit_position();
+                    self.stream_crc = self.stream_crc.map(|crc| crc::combine(crc, block.crc));
+                    if self.end_bit.is_none_or(|end| block_start < end) {
+                        self.own_bytes.fetch_add(self.text.len() as u64, Ordering::Relaxed);
+                    }
+                    return Ok(true);
+                }
+                Err(BlockError::Truncated) if !self.source_done && lookahead < MAX_LOOKAHEAD => lookahead *= 2,
+                Err(BlockError::Truncated) if self.source_done => return Err(truncated_at(block_start / 8)),
+                Err(BlockError::Truncated) => {
+                    return Err(corrupt_at(block_start / 8, "a bzip2 block longer than any valid block"))
+                }
+                Err(BlockError::Corrupt(what)) => {
+                    return Err(corrupt_at(
+                        block_start / 8,
+                        &format!("the bzip2 block is corrupt: {what}"),
+                    ))
+                }
+            }
+        }
+    }
+}
+
+fn corrupt_at(byte: u64, what: &str) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        format!("{what} (at compressed byte {byte})"),
+    )
+}
+
+fn truncated_at(byte: u64) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::UnexpectedEof,
+        format!("the file ends inside the bzip2 block that starts at compressed byte {byte} (truncated?)"),
+    )
+}
+
+impl Read for Bzip2Reader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let available = self.fill_buf()?;
+        let n = available.len().min(buf.len());
+        buf[..n].copy_from_slice(&available[..n]);
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+impl BufRead for Bzip2Reader {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        while self.position >= self.text.len() {
+            if !self.decode_next_block()? {
+                return Ok(&[]);
+            }
+        }
+        Ok(&self.text[self.position..])
+    }
+
+    fn consume(&mut self, amount: usize) {
+        self.position += amount;
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -20,6 +20,7 @@ mod bits;
 mod block;
 mod crc;
 mod huffman;
+mod links;
 
 use std::io::{self, BufRead, Read};
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -40,13 +40,17 @@ fn corrupt<T>(what: impl Into<String>) -> Result<T, BlockError> {
     Err(BlockError::Corrupt(what.into()))
 }
 
-/// A decoded block's identity, for the stream CRC.
-pub struct DecodedBlock {
-    pub crc: u32,
+/// A block read up to its inverse BWT (stages 1–3 and the links).
+struct Prepared {
+    length: usize,
+    origin: usize,
+    stored_crc: u32,
 }
 
-/// Decodes blocks one after another, reusing its buffers (a 900 k block
-/// needs 7.2 MB of links both ways and 0.9 MB of walked text).
+/// Decodes blocks, reusing its buffers (a 900 k block needs 7.2 MB of links
+/// both ways and 0.9 MB of walked text). A block is decoded in three steps —
+/// [`read`](Self::read), [`walk`] (which walks several blocks' chains at
+/// once), [`finish`](Self::finish).
 #[derive(Default)]
 pub struct BlockDecoder {
     /// The last column, one byte per slot, then each slot's link to the
@@ -57,18 +61,15 @@ pub struct BlockDecoder {
     walked: Vec<u8>,
     tables: Vec<HuffmanTable>,
     selectors: Vec<u8>,
+    prepared: Option<Prepared>,
 }
 
 impl BlockDecoder {
-    /// Decodes the block whose magic has just been read from `bits`,
-    /// appending its text to `out`. `max_block_size` is the stream level's
-    /// block size (level × 100 000).
-    pub fn decode(
-        &mut self,
-        bits: &mut BitReader,
-        max_block_size: usize,
-        out: &mut Vec<u8>,
-    ) -> Result<DecodedBlock, BlockError> {
+    /// Reads the block whose magic has just been read from `bits`, up to
+    /// its links. `max_block_size` is the stream level's block size
+    /// (level × 100 000).
+    pub fn read(&mut self, bits: &mut BitReader, max_block_size: usize) -> Result<(), BlockError> {
+        self.prepared = None;
         let stored_crc = bits.read(32);
         if bits.read_bit() {
             return corrupt("a randomised block (written by bzip2 0.9.0 or older), which wikitok does not decode");
@@ -87,17 +88,32 @@ impl BlockDecoder {
         if origin >= length {
             return corrupt(format!("BWT origin {origin} outside the block's {length} bytes"));
         }
-        self.invert_bwt(length, origin, &counts);
+        self.link(length, &counts);
+        self.prepared = Some(Prepared {
+            length,
+            origin,
+            stored_crc,
+        });
+        Ok(())
+    }
+
+    /// Undoes the initial run-length coding of the walked text, appending
+    /// the block's text to `out`, and checks the block's CRC (returned).
+    pub fn finish(&mut self, out: &mut Vec<u8>) -> Result<u32, BlockError> {
+        let Some(prepared) = self.prepared.take() else {
+            return corrupt("no block was read");
+        };
         let start = out.len();
-        undo_initial_runs(&self.walked, out);
+        undo_initial_runs(&self.walked[..prepared.length], out);
         let crc = block_crc(&out[start..]);
-        if crc != stored_crc {
+        if crc != prepared.stored_crc {
             out.truncate(start);
             return corrupt(format!(
-                "block CRC mismatch (stored {stored_crc:08x}, computed {crc:08x})"
+                "block CRC mismatch (stored {:08x}, computed {crc:08x})",
+                prepared.stored_crc
             ));
         }
-        Ok(DecodedBlock { crc })
+        Ok(crc)
     }
 
     /// The bytes that occur in the block, in byte order: 16 flags for
@@ -248,18 +264,9 @@ impl BlockDecoder {
         corrupt("the selectors ran out before the end of the block")
     }
 
-    /// Links each slot to the slot that follows it in the text, then walks
-    /// the links into `self.walked`.
-    ///
-    /// The walk is a chain of dependent loads at random places in 3.6 MB —
-    /// one cache miss per byte, most of the decoder's time. So it is walked
-    /// from both ends at once, two independent chains whose misses overlap:
-    /// forward from the origin through the links, and backward from the
-    /// last byte through the inverse links (`back`). The last byte's
-    /// slot is the origin itself: following the links `length` times from
-    /// any slot returns to it (the cycle's length divides the block's, also
-    /// when the block is a repeated string).
-    fn invert_bwt(&mut self, length: usize, origin: usize, counts: &[u32; 256]) {
+    /// Links each slot to the slot that follows it in the text (`slots`)
+    /// and to the slot before it (`back`, with the slot's byte).
+    fn link(&mut self, length: usize, counts: &[u32; 256]) {
         let (slots, back) = self.links.split();
         let (slots, back) = (&mut slots[..length], &mut back[..length]);
         let mut next_of_byte = [0u32; 256];
@@ -275,23 +282,106 @@ impl BlockDecoder {
             slots[target as usize] |= (i as u32) << 8;
             back[i] = (target << 8) | byte;
         }
-        self.walked.resize(length, 0);
-        let (first_half, second_half) = self.walked.split_at_mut(length / 2);
-        let mut forward = slots[origin] >> 8;
-        let mut backward = origin as u32;
-        let mut second_half_reversed = second_half.iter_mut().rev();
-        for (ahead, behind) in first_half.iter_mut().zip(&mut second_half_reversed) {
-            let next = slots[forward as usize];
-            let previous = back[backward as usize];
-            *ahead = next as u8;
-            *behind = previous as u8;
-            forward = next >> 8;
-            backward = previous >> 8;
+    }
+}
+
+/// Walks the links of every block read by `decoders` into their text.
+///
+/// The walk is a chain of dependent loads at random places in megabytes of
+/// links — a cache (and TLB) miss per byte, most of the decoder's time when
+/// walked one chain at a time. So every block is walked from both ends at
+/// once — forward from the origin through the links, backward from the last
+/// byte through the inverse links — and the chains of several blocks step
+/// together, so their misses overlap. (The last byte's slot is the origin
+/// itself: following the links `length` times from any slot returns to it,
+/// as the cycle's length divides the block's — also when the block is one
+/// string repeated.)
+pub fn walk(decoders: &mut [&mut BlockDecoder]) {
+    let mut lanes = Vec::with_capacity(2 * decoders.len());
+    for decoder in decoders.iter_mut() {
+        let BlockDecoder {
+            links,
+            walked,
+            prepared,
+            ..
+        } = &mut **decoder;
+        let Some(Prepared { length, origin, .. }) = *prepared else {
+            continue;
+        };
+        let (slots, back) = links.split();
+        walked.resize(length.max(walked.len()), 0);
+        let (first_half, second_half) = walked[..length].split_at_mut(length / 2);
+        lanes.push(Lane {
+            links: &slots[..length],
+            position: slots[origin] >> 8,
+            out: first_half,
+            done: 0,
+            backwards: false,
+        });
+        lanes.push(Lane {
+            links: &back[..length],
+            position: origin as u32,
+            out: second_half,
+            done: 0,
+            backwards: true,
+        });
+    }
+    while !lanes.is_empty() {
+        let steps = lanes.iter().map(Lane::remaining).min().unwrap_or(0);
+        match lanes.len() {
+            1 => step_together::<1>(&mut lanes, steps),
+            2 => step_together::<2>(&mut lanes, steps),
+            3 => step_together::<3>(&mut lanes, steps),
+            4 => step_together::<4>(&mut lanes, steps),
+            5 => step_together::<5>(&mut lanes, steps),
+            6 => step_together::<6>(&mut lanes, steps),
+            7 => step_together::<7>(&mut lanes, steps),
+            8 => step_together::<8>(&mut lanes, steps),
+            _ => {
+                for _ in 0..steps {
+                    lanes.iter_mut().for_each(Lane::step);
+                }
+            }
         }
-        // An odd length leaves the middle byte to the backward chain.
-        if let Some(middle) = second_half_reversed.next() {
-            *middle = back[backward as usize] as u8;
-        }
+        lanes.retain(|lane| lane.remaining() > 0);
+    }
+}
+
+/// `steps` steps of each of exactly `N` lanes, interleaved (a fixed count,
+/// so the lanes' positions stay in registers).
+fn step_together<const N: usize>(lanes: &mut [Lane], steps: usize) {
+    let lanes: &mut [Lane; N] = lanes.try_into().expect("N lanes");
+    for _ in 0..steps {
+        lanes.iter_mut().for_each(Lane::step);
+    }
+}
+
+/// One chain of the walk: follows `links` from `position`, writing one byte
+/// per step into `out`, front to back (or back to front).
+struct Lane<'a> {
+    links: &'a [u32],
+    position: u32,
+    out: &'a mut [u8],
+    done: usize,
+    backwards: bool,
+}
+
+impl Lane<'_> {
+    fn remaining(&self) -> usize {
+        self.out.len() - self.done
+    }
+
+    #[inline(always)]
+    fn step(&mut self) {
+        let link = self.links[self.position as usize];
+        let at = if self.backwards {
+            self.out.len() - 1 - self.done
+        } else {
+            self.done
+        };
+        self.out[at] = link as u8;
+        self.position = link >> 8;
+        self.done += 1;
     }
 }
 

@@ -92,7 +92,7 @@ mod tests {
     fn matches_the_bitwise_definition_and_the_catalogue_check_value() {
         // CRC-32/BZIP2's check value from the CRC catalogue.
         assert_eq!(block_crc(b"123456789"), 0xfc89_1918);
-        let data: Vec<u8> = (0..1000u32).map(|i| (i * 7919 >> 3) as u8).collect();
+        let data: Vec<u8> = (0..1000u32).map(|i| ((i * 7919) >> 3) as u8).collect();
         for len in [0, 1, 7, 8, 9, 15, 16, 17, 100, 1000] {
             assert_eq!(block_crc(&data[..len]), reference(&data[..len]), "length {len}");
         }

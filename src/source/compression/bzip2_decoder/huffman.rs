@@ -54,13 +54,13 @@ impl HuffmanTable {
         }
         self.sorted.clear();
         let mut code = 0u32;
-        for len in 1..=MAX_CODE_BITS as usize {
+        for (len, &codes) in count.iter().enumerate().skip(1) {
             self.first_code[len] = code;
-            self.end_code[len] = code + count[len];
+            self.end_code[len] = code + codes;
             self.first_index[len] = self.sorted.len() as u16;
             self.sorted
                 .extend((0..lengths.len() as u16).filter(|&symbol| usize::from(lengths[usize::from(symbol)]) == len));
-            code = (code + count[len]) << 1;
+            code = (code + codes) << 1;
         }
         self.lookup.fill(0);
         for len in 1..=LOOKUP_BITS as usize {

@@ -221,3 +221,46 @@ fn a_network_error_from_the_source_is_passed_on_unchanged() {
     let error = reader.read_to_end(&mut Vec::new()).unwrap_err();
     assert_eq!(error.kind(), std::io::ErrorKind::ConnectionReset);
 }
+
+#[test]
+fn a_corrupt_block_is_reported_after_every_byte_of_the_blocks_before_it() {
+    let mut rng = Rng(11);
+    let data = mixed_text(&mut rng, 1_500_000);
+    let file = compress(&data, 1);
+    let mut magics = Vec::new();
+    let mut from = 0;
+    while let Some(bit) = find_block_magic(&file, 0, from) {
+        magics.push(bit);
+        from = bit + 1;
+    }
+    assert!(magics.len() >= 4, "{} blocks", magics.len());
+    // Damage the third block (the last of the first batch) in its middle.
+    let mut damaged = file.clone();
+    let middle = ((magics[2] + magics[3]) / 2 / 8) as usize;
+    damaged[middle] ^= 0x10;
+    // The first two blocks' text: what a range ending at the third block owns.
+    let (_, first_two, _) = read_range(&file, 0, magics[2] / 8);
+    let mut reader = Bzip2Reader::whole_file(Box::new(std::io::Cursor::new(damaged)), Arc::new(AtomicU64::new(0)));
+    let mut text = Vec::new();
+    let error = loop {
+        match std::io::BufRead::fill_buf(&mut reader) {
+            Ok([]) => panic!("a damaged file read to the end"),
+            Ok(chunk) => {
+                let n = chunk.len();
+                text.extend_from_slice(chunk);
+                std::io::BufRead::consume(&mut reader, n);
+            }
+            Err(error) => break error,
+        }
+    };
+    assert_eq!(text.len() as u64, first_two);
+    assert!(
+        text == data[..text.len()],
+        "the blocks before the damage decode to other bytes"
+    );
+    let message = error.to_string();
+    assert!(
+        message.contains(&format!("compressed byte {}", magics[2] / 8)),
+        "{message}"
+    );
+}

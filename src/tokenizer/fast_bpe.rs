@@ -29,6 +29,8 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use bpe::byte_pair_encoding::{find_hash_factor_for_dictionary, BytePairEncoding};
+use regex_automata::meta::{Cache as RegexCache, Regex};
+use regex_automata::{Anchored, Input};
 use rustc_hash::FxHashMap;
 use serde_json::Value;
 
@@ -58,7 +60,37 @@ pub struct FastBpe {
     /// before merging, and so do we: one hash lookup instead of building a
     /// backtracking encoder per piece (7% of a tokenize run's profile).
     whole_pieces: FxHashMap<Box<[u8]>, u32>,
+    /// The split regex, searched with a per-thread cache (`bpe-openai`'s
+    /// own split takes a cache from the regex's shared pool for every piece:
+    /// a mutex lock per piece on every thread but the first, 4% of a run).
+    splitter: Regex,
+    /// Per pattern of `splitter`: whether its match ends in one look-ahead character.
+    lookahead: Vec<bool>,
+    /// Which of this thread's [`THREAD_STATE`] entries is this tokenizer's.
+    cache_key: u64,
 }
+
+/// What each thread keeps per tokenizer.
+#[derive(Default)]
+struct ThreadState {
+    pieces: FxHashMap<Box<[u8]>, Box<[u32]>>,
+    regex_cache: Option<RegexCache>,
+}
+
+/// Pieces that are several tokens, memoized per thread and per tokenizer:
+/// words repeat (the long tail is short), and a hit is one hash lookup
+/// instead of a backtracking encode. Bounded: a cache that reaches
+/// [`PIECE_CACHE_ENTRIES`] starts over. The ids are those the encoder gave
+/// for the same bytes, so results stay exact.
+const PIECE_CACHE_ENTRIES: usize = 1 << 15;
+/// Longer pieces are rare and not cached (they would crowd the cache out).
+const MAX_CACHED_PIECE_BYTES: usize = 48;
+
+thread_local! {
+    static THREAD_STATE: std::cell::RefCell<FxHashMap<u64, ThreadState>> = Default::default();
+}
+
+static NEXT_CACHE_KEY: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 impl fmt::Debug for FastBpe {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -99,6 +131,8 @@ impl FastBpe {
         let pattern_refs: Vec<(&str, bool)> = patterns.iter().map(|(p, l)| (p.as_str(), *l)).collect();
         let tokenizer = bpe_openai::Tokenizer::new_lookahead(bpe, &pattern_refs, nfc)
             .map_err(|e| Unsupported(format!("split regex: {e}")))?;
+        let (pattern_texts, lookahead): (Vec<&str>, Vec<bool>) = pattern_refs.iter().copied().unzip();
+        let splitter = Regex::new_many(&pattern_texts).map_err(|e| Unsupported(format!("split regex: {e}")))?;
         let bpe = &tokenizer.bpe;
         let whole_pieces = (0..bpe.num_tokens() as u32)
             .map(|id| (Box::from(bpe.token_bytes(id)), id))
@@ -107,6 +141,9 @@ impl FastBpe {
         Ok(FastBpe {
             tokenizer,
             whole_pieces,
+            splitter,
+            lookahead,
+            cache_key: NEXT_CACHE_KEY.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         })
     }
 
@@ -121,27 +158,75 @@ impl FastBpe {
     /// Appends the ids of `text` to `out` (no intermediate vector per page).
     pub fn encode_into(&self, text: &str, out: &mut Vec<u32>) {
         let text = self.tokenizer.normalize(text);
-        for piece in self.tokenizer.split(text.as_str()) {
-            match self.whole_pieces.get(piece.as_bytes()) {
-                Some(&id) => out.push(id),
-                None => out.extend(self.tokenizer.bpe.encode_via_backtracking(piece.as_bytes())),
+        self.for_each_piece(text.as_str(), |piece, cache| {
+            if let Some(&id) = self.whole_pieces.get(piece) {
+                out.push(id);
+            } else if let Some(ids) = cache.get(piece) {
+                out.extend_from_slice(ids);
+            } else {
+                let start = out.len();
+                out.extend(self.tokenizer.bpe.encode_via_backtracking(piece));
+                remember(cache, piece, &out[start..]);
             }
-        }
+        })
     }
 
     pub fn count(&self, text: &str) -> usize {
         let text = self.tokenizer.normalize(text);
-        self.tokenizer
-            .split(text.as_str())
-            .map(|piece| {
-                if self.whole_pieces.contains_key(piece.as_bytes()) {
-                    1
-                } else {
-                    self.tokenizer.bpe.count(piece.as_bytes())
-                }
-            })
-            .sum()
+        let mut count = 0;
+        self.for_each_piece(text.as_str(), |piece, cache| {
+            count += if self.whole_pieces.contains_key(piece) {
+                1
+            } else if let Some(ids) = cache.get(piece) {
+                ids.len()
+            } else {
+                let ids = self.tokenizer.bpe.encode_via_backtracking(piece);
+                remember(cache, piece, &ids);
+                ids.len()
+            };
+        });
+        count
     }
+
+    /// Calls `each` with every pre-tokenized piece of `text` (and this
+    /// thread's piece cache), split exactly as `bpe-openai` splits: anchored
+    /// matches one after another, a look-ahead pattern's last character
+    /// given back to the next piece.
+    fn for_each_piece(&self, text: &str, mut each: impl FnMut(&[u8], &mut FxHashMap<Box<[u8]>, Box<[u32]>>)) {
+        THREAD_STATE.with_borrow_mut(|states| {
+            let state = states.entry(self.cache_key).or_default();
+            let regex_cache = state.regex_cache.get_or_insert_with(|| self.splitter.create_cache());
+            let mut start = 0;
+            while let Some(found) = self
+                .splitter
+                .search_with(regex_cache, &Input::new(&text[start..]).anchored(Anchored::Yes))
+            {
+                let mut end = start + found.end();
+                if self.lookahead[found.pattern().as_usize()] {
+                    end -= text[start..end].chars().next_back().map_or(0, char::len_utf8);
+                }
+                if end == start {
+                    // No checked pattern matches empty, but never lose text over it.
+                    end = start + text[start..].chars().next().map_or(0, char::len_utf8);
+                    if end == start {
+                        break;
+                    }
+                }
+                each(&text.as_bytes()[start..end], &mut state.pieces);
+                start = end;
+            }
+        })
+    }
+}
+
+fn remember(cache: &mut FxHashMap<Box<[u8]>, Box<[u32]>>, piece: &[u8], ids: &[u32]) {
+    if piece.len() > MAX_CACHED_PIECE_BYTES {
+        return;
+    }
+    if cache.len() >= PIECE_CACHE_ENTRIES {
+        cache.clear();
+    }
+    cache.insert(piece.into(), ids.into());
 }
 
 /// Where built encoders are kept: `$WIKITOK_CACHE_DIR` (empty: no cache),

@@ -82,7 +82,7 @@ struct ThreadState {
 /// instead of a backtracking encode. Bounded: a cache that reaches
 /// [`PIECE_CACHE_ENTRIES`] starts over. The ids are those the encoder gave
 /// for the same bytes, so results stay exact.
-const PIECE_CACHE_ENTRIES: usize = 1 << 15;
+const PIECE_CACHE_ENTRIES: usize = 1 << 14;
 /// Longer pieces are rare and not cached (they would crowd the cache out).
 const MAX_CACHED_PIECE_BYTES: usize = 48;
 

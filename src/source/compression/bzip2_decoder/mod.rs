@@ -37,8 +37,10 @@ use block::{BlockDecoder, BlockError};
 const LOOKAHEAD: usize = 2 << 20;
 const MAX_LOOKAHEAD: usize = 64 << 20;
 /// Blocks decoded together: their inverse-BWT walks step in lockstep so
-/// their cache misses overlap (see [`block::walk`]). Each costs 8 MB of links.
-const BLOCKS_TOGETHER: usize = 3;
+/// their cache misses overlap (see [`block::walk`]). Each costs 8 MB of links;
+/// decoding alone measured 1.58× libbz2 with 2, 1.90× with 3 and 4, but a
+/// third block's links raised the job's peak RSS by ~16 MB per range.
+const BLOCKS_TOGETHER: usize = 2;
 /// The length of a block magic or end-of-stream marker.
 const MAGIC_BITS: u64 = 48;
 /// Bytes read from the source at a time.

@@ -244,6 +244,7 @@ impl JobArgs {
 
 /// Runs the command line; the process exit code.
 pub fn main() -> ExitCode {
+    crate::runtime::limit_malloc_arenas();
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))

@@ -75,8 +75,7 @@ impl BlockDecoder {
             return corrupt("a randomised block (written by bzip2 0.9.0 or older), which wikitok does not decode");
         }
         let origin = bits.read(24) as usize;
-        let alphabet = self.read_symbol_map(bits)?;
-        let used_bytes = alphabet.used;
+        let used_bytes = read_symbol_map(bits)?;
         self.read_tables(bits, used_bytes.len() + 2)?;
         let (length, counts) = self.read_last_column(bits, &used_bytes, max_block_size)?;
         if bits.overran() {
@@ -114,27 +113,6 @@ impl BlockDecoder {
             ));
         }
         Ok(crc)
-    }
-
-    /// The bytes that occur in the block, in byte order: 16 flags for
-    /// ranges of 16 byte values, then 16 flags within each range present.
-    fn read_symbol_map(&mut self, bits: &mut BitReader) -> Result<Alphabet, BlockError> {
-        let ranges = bits.read(16);
-        let mut used = Vec::with_capacity(256);
-        for range in 0..16u32 {
-            if ranges & (0x8000 >> range) != 0 {
-                let flags = bits.read(16);
-                for k in 0..16u32 {
-                    if flags & (0x8000 >> k) != 0 {
-                        used.push((range * 16 + k) as u8);
-                    }
-                }
-            }
-        }
-        if used.is_empty() {
-            return corrupt("a block that uses no byte values");
-        }
-        Ok(Alphabet { used })
     }
 
     /// The number of tables, the selectors (move-to-front coded, unary), and
@@ -406,8 +384,25 @@ fn move_to_front(list: &mut [u8; 256], index: usize) -> u8 {
     byte
 }
 
-struct Alphabet {
-    used: Vec<u8>,
+/// The bytes that occur in the block, in byte order: 16 flags for
+/// ranges of 16 byte values, then 16 flags within each range present.
+fn read_symbol_map(bits: &mut BitReader) -> Result<Vec<u8>, BlockError> {
+    let ranges = bits.read(16);
+    let mut used = Vec::with_capacity(256);
+    for range in 0..16u32 {
+        if ranges & (0x8000 >> range) != 0 {
+            let flags = bits.read(16);
+            for k in 0..16u32 {
+                if flags & (0x8000 >> k) != 0 {
+                    used.push((range * 16 + k) as u8);
+                }
+            }
+        }
+    }
+    if used.is_empty() {
+        return corrupt("a block that uses no byte values");
+    }
+    Ok(used)
 }
 
 /// Undoes bzip2's first stage: four equal bytes are followed by a count

@@ -192,6 +192,15 @@ fn a_truncated_shard_fails_naming_the_file_and_commits_nothing_of_it() {
         Vec::<String>::new(),
         "no half-written file is left"
     );
+    // Divided into byte ranges, the message still gives the file's length.
+    let divided = tokenize_sql(
+        input.to_str().unwrap(),
+        target.to_str().unwrap(),
+        &["--partitions", "4", "--min-split-size", "4KiB"],
+    );
+    assert!(!divided.status.success());
+    let err = stderr(&divided);
+    assert!(err.contains(&format!("ends at byte {}", shard.len() / 2)), "{err}");
 }
 
 #[test]

@@ -271,7 +271,7 @@ pub fn check_bzip2_files_are_whole(splits: &[Split]) -> Result<()> {
                 "{}: bzip2 data is truncated or corrupt: the file ends at byte {} without a bzip2 end-of-stream \
                  marker (an interrupted download?); nothing of it was read",
                 split.location(),
-                split.size
+                split.file.size()
             );
         }
     }

@@ -14,10 +14,10 @@
 //! in the tests: every input decodes to libbz2's bytes, and both CRCs (block
 //! and stream) are checked. Measured in `benches/pipeline.rs` (`bzip2`).
 //!
-//! A range does not need the block scanner's re-framing: once the first
-//! block magic at or after the range's start is found, every block's end is
-//! known from decoding it, so blocks are read in sequence straight from the
-//! file's bits.
+//! A range searches for its first block magic only ([`find_block_magic`]):
+//! from there every block's end is known from decoding it, so blocks are
+//! read in sequence straight from the file's bits — no block is copied out
+//! and re-framed as a stream of its own for another decoder.
 
 mod bits;
 mod block;

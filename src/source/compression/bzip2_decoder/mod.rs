@@ -5,12 +5,12 @@
 //! Why not libbz2: decoding bzip2 is the floor of every Wikipedia job (both
 //! dump families ship as `.bz2`), and libbz2 — like its Rust port, which the
 //! `bzip2` crate uses — spends its time in a byte-at-a-time state machine.
-//! This decoder keeps the format's stages apart ([`block`]) so each runs as
-//! a tight loop: table-driven Huffman decoding ([`huffman`]), the inverse
+//! This decoder keeps the format's stages apart (`block.rs`) so each runs as
+//! a tight loop: table-driven Huffman decoding (`huffman.rs`), the inverse
 //! BWT walked as several interleaved chains (each block from both ends,
-//! [`BLOCKS_TOGETHER`] blocks at once: the walk is a cache miss per byte,
+//! `BLOCKS_TOGETHER` blocks at once: the walk is a cache miss per byte,
 //! and independent chains overlap their misses), run-length decoding by
-//! slices, CRC eight bytes at a time ([`crc`]). libbz2 stays the reference
+//! slices, CRC eight bytes at a time (`crc.rs`). libbz2 stays the reference
 //! in the tests: every input decodes to libbz2's bytes, and both CRCs (block
 //! and stream) are checked. Measured in `benches/pipeline.rs` (`bzip2`).
 //!

@@ -4,7 +4,7 @@
 //!
 //! `bpe`'s backtracking encoder gives tiktoken's result — at each step merge
 //! the adjacent pair whose merged token has the lowest id — in linear time,
-//! and `bpe-openai` pre-tokenizes with `regex-automata` instead of a
+//! and the pieces are split (as `bpe-openai` splits them) with `regex-automata` instead of a
 //! backtracking regex engine. That equals Hugging Face's result when
 //! 1. the file's merges are in the same order as the ids of the tokens they
 //!    make (checked: then "lowest merge rank" and "lowest id" agree), and
@@ -128,11 +128,12 @@ impl FastBpe {
             }
         };
         let Derived { nfc, patterns, bpe } = derived;
-        let pattern_refs: Vec<(&str, bool)> = patterns.iter().map(|(p, l)| (p.as_str(), *l)).collect();
-        let tokenizer = bpe_openai::Tokenizer::new_lookahead(bpe, &pattern_refs, nfc)
-            .map_err(|e| Unsupported(format!("split regex: {e}")))?;
-        let (pattern_texts, lookahead): (Vec<&str>, Vec<bool>) = pattern_refs.iter().copied().unzip();
+        // The split regex is ours (`for_each_piece`); bpe-openai only
+        // normalizes and encodes, so it gets no pre-tokenizer to compile.
+        let (pattern_texts, lookahead): (Vec<&str>, Vec<bool>) = patterns.iter().map(|(p, l)| (p.as_str(), *l)).unzip();
         let splitter = Regex::new_many(&pattern_texts).map_err(|e| Unsupported(format!("split regex: {e}")))?;
+        let tokenizer =
+            bpe_openai::Tokenizer::new(bpe, None, nfc).map_err(|e| Unsupported(format!("tokenizer: {e}")))?;
         let bpe = &tokenizer.bpe;
         let whole_pieces = (0..bpe.num_tokens() as u32)
             .map(|id| (Box::from(bpe.token_bytes(id)), id))

@@ -30,7 +30,7 @@ use std::io::{self, BufRead, Read};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use super::bzip2_blocks::{find_block_magic, BLOCK_MAGIC, END_OF_STREAM_MAGIC};
+use super::bzip2_blocks::{find_block_magic, BLOCK_MAGIC, END_OF_STREAM_MAGIC, MAGIC_BITS};
 use bits::BitReader;
 use block::{BlockDecoder, BlockError};
 
@@ -44,8 +44,6 @@ const MAX_LOOKAHEAD: usize = 64 << 20;
 /// decoding alone measured 1.58× libbz2 with 2, 1.90× with 3 and 4, but a
 /// third block's links raised the job's peak RSS by ~16 MB per range.
 const BLOCKS_TOGETHER: usize = 2;
-/// The length of a block magic or end-of-stream marker.
-const MAGIC_BITS: u64 = 48;
 /// Bytes read from the source at a time.
 const READ_CHUNK: usize = 1 << 20;
 
@@ -75,9 +73,10 @@ pub struct Bzip2Reader {
     max_block_size: usize,
     /// The running stream CRC, when the reader saw the stream's header.
     stream_crc: Option<u32>,
-    streams_seen: usize,
-    /// A range that starts after the file's first byte (found its first block by searching).
-    started_mid_file: bool,
+    /// Whether the reader is past a stream header: the file's end is then a
+    /// proper end. (A range that starts mid-file is inside a stream from
+    /// its first block on.)
+    inside_stream_data: bool,
     /// One decoder per block read together (created as first needed).
     decoders: Vec<BlockDecoder>,
     /// Texts of blocks decoded but not yet read, in order.
@@ -124,8 +123,7 @@ impl Bzip2Reader {
             },
             max_block_size: 900_000,
             stream_crc: None,
-            streams_seen: 0,
-            started_mid_file: start > 0,
+            inside_stream_data: start > 0,
             decoders: Vec::new(),
             ready: VecDeque::new(),
             spare_texts: Vec::new(),
@@ -219,9 +217,7 @@ impl Bzip2Reader {
         let at = self.bit / 8;
         self.fill_to(at + 4)?;
         let head = &self.input[(at - self.input_offset) as usize..];
-        // A range that started mid-file is inside a stream from the start.
-        let inside_file = self.streams_seen > 0 || self.started_mid_file;
-        if head.is_empty() && inside_file {
+        if head.is_empty() && self.inside_stream_data {
             self.state = State::Finished;
             return Ok(());
         }
@@ -229,12 +225,12 @@ impl Bzip2Reader {
             [b'B', b'Z', b'h', level @ b'1'..=b'9', ..] => {
                 self.max_block_size = usize::from(level - b'0') * 100_000;
                 self.stream_crc = Some(0);
-                self.streams_seen += 1;
+                self.inside_stream_data = true;
                 self.bit += 32;
                 self.state = State::Marker;
                 Ok(())
             }
-            _ if !inside_file => Err(corrupt_at(at, "no bzip2 stream header (BZh1 to BZh9)")),
+            _ if !self.inside_stream_data => Err(corrupt_at(at, "no bzip2 stream header (BZh1 to BZh9)")),
             _ => Err(corrupt_at(
                 at,
                 "data after the end of a bzip2 stream that is not another bzip2 stream",
@@ -288,17 +284,17 @@ impl Bzip2Reader {
     /// failure after the first block is reported once the blocks before it
     /// have been read.
     fn read_blocks(&mut self) -> io::Result<bool> {
+        let end_bit = self.end_bit;
+        let is_own = move |start: u64| end_bit.is_none_or(|end| start < end);
         let mut count = 0;
-        let mut own = [false; BLOCKS_TOGETHER];
         let mut starts = [0u64; BLOCKS_TOGETHER];
         while count < BLOCKS_TOGETHER {
             match self.read_block(count) {
                 Ok(Some(block_start)) => {
                     starts[count] = block_start;
-                    own[count] = self.end_bit.is_none_or(|end| block_start < end);
                     count += 1;
                     // Blocks past a range's end are read only as far as asked.
-                    if !own[count - 1] {
+                    if !is_own(block_start) {
                         break;
                     }
                 }
@@ -321,7 +317,7 @@ impl Bzip2Reader {
             match decoder.finish(&mut text) {
                 Ok(crc) => {
                     self.stream_crc = self.stream_crc.map(|stream| crc::combine(stream, crc));
-                    if own[i] {
+                    if is_own(starts[i]) {
                         self.own_bytes.fetch_add(text.len() as u64, Ordering::Relaxed);
                     }
                     self.ready.push_back(text);

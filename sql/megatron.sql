@@ -18,31 +18,33 @@
 --   -D valid_per_mille=K   ~K‰ of documents (chosen by a hash of the page id,
 --                          whatever the seed) go to valid/, the rest to train/:
 --                          disjoint, together every document once (default 0:
---                          valid/ holds empty datasets).
+--                          valid/ gets no datasets and an empty data-path.txt;
+--                          leave --valid-data-path out then).
 --   -D prepend_title=true  tokenize "TITLE\n\nTEXT" instead of TEXT.
 --
 --   wikitok run sql/megatron.sql --input DUMP -D seed=7 -D valid_per_mille=5 \
 --       --memory-limit 2GiB --spill-dir /spill
+CREATE VIEW megatron_documents AS
+SELECT
+    array_append(
+        tokenize(CASE WHEN ${prepend_title:-false} THEN concat(title, chr(10), chr(10), text) ELSE coalesce(text, '') END),
+        eos_token_id()
+    ) AS tokens,
+    shuffle_key(page_id, ${seed:-0}) AS shuffle,
+    shuffle_key(page_id, -1) % 1000 < ${valid_per_mille:-0} AS is_valid
+FROM pages
+WHERE namespace = 0 AND redirect_target IS NULL;
+
+-- The window is the shuffle: rows are hash-partitioned by their bucket and
+-- sorted by their key within it.
 COPY (
-    SELECT
-        array_append(
-            tokenize(CASE WHEN ${prepend_title:-false} THEN concat(title, chr(10), chr(10), text) ELSE coalesce(text, '') END),
-            eos_token_id()
-        ) AS tokens,
-        row_number() OVER (PARTITION BY shuffle_key(page_id, ${seed:-0}) % 64 ORDER BY shuffle_key(page_id, ${seed:-0})) AS position
-    FROM pages
-    WHERE namespace = 0 AND redirect_target IS NULL
-      AND shuffle_key(page_id, -1) % 1000 >= ${valid_per_mille:-0}
+    SELECT tokens, row_number() OVER (PARTITION BY shuffle % 64 ORDER BY shuffle) AS position
+    FROM megatron_documents
+    WHERE NOT is_valid
 ) TO '${output}/megatron/train' STORED AS MEGATRON;
 
 COPY (
-    SELECT
-        array_append(
-            tokenize(CASE WHEN ${prepend_title:-false} THEN concat(title, chr(10), chr(10), text) ELSE coalesce(text, '') END),
-            eos_token_id()
-        ) AS tokens,
-        row_number() OVER (PARTITION BY shuffle_key(page_id, ${seed:-0}) % 64 ORDER BY shuffle_key(page_id, ${seed:-0})) AS position
-    FROM pages
-    WHERE namespace = 0 AND redirect_target IS NULL
-      AND shuffle_key(page_id, -1) % 1000 < ${valid_per_mille:-0}
+    SELECT tokens, row_number() OVER (PARTITION BY shuffle % 64 ORDER BY shuffle) AS position
+    FROM megatron_documents
+    WHERE is_valid
 ) TO '${output}/megatron/valid' STORED AS MEGATRON;

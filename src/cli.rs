@@ -1,4 +1,4 @@
-//! The command line: `wikitok run | explain`.
+//! The command line: `wikitok run | explain | sql | schema | head`.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -28,7 +28,8 @@ pub const DEFAULT_TOKENIZER: &str = "data/samples/tokenizer/cl100k_base.tokenize
 #[command(
     name = "wikitok",
     version,
-    about = "Wikipedia CirrusSearch dumps → Parquet token tables"
+    about = "Wikipedia dumps (CirrusSearch JSON or MediaWiki XML) → token tables and trainer-ready files, \
+             with SQL over a streaming `pages` table"
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -37,9 +38,11 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Run a SQL file's statements; COPY ... TO writes Parquet, one file per partition.
+    /// Run a SQL file's statements; COPY ... TO 'DIR' STORED AS PARQUET | CSV | JSON | MEGATRON |
+    /// PACKED writes one file per partition, atomically, then OUTPUT/_SUCCESS (the run summary).
     Run(FileArgs),
-    /// Print each statement's physical plan; writes nothing.
+    /// Print each statement's physical plan; writes nothing (settings, views and tables are
+    /// set up as a run would, so later statements plan as they will run).
     Explain(FileArgs),
     /// Run SQL given on the command line and print the result, e.g.
     /// wikitok sql "SELECT title, token_count(text) FROM pages LIMIT 5"
@@ -76,7 +79,9 @@ pub struct QueryArgs {
 
 #[derive(Args, Debug, Clone)]
 pub struct JobArgs {
-    /// A dump file, a directory (searched recursively) or a glob; repeatable.
+    /// A dump file, a directory (searched recursively for *.json, *.json.gz, *.json.bz2 —
+    /// CirrusSearch — and *.xml, *.xml.gz, *.xml.bz2, *.xml-p*p*.bz2 — MediaWiki XML), a glob,
+    /// or a URL (s3://, gs://, az://, http(s)://); repeatable.
     #[arg(long, default_value = DEFAULT_INPUT)]
     pub input: Vec<String>,
 
@@ -348,6 +353,70 @@ async fn run_command(command: Command) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::CommandFactory;
+
+    /// The README's flag table: `(flag, default column)` per row.
+    fn readme_flags() -> Vec<(String, String)> {
+        let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+        readme
+            .lines()
+            .filter_map(|line| {
+                let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+                let flag = cells.get(1)?.strip_prefix('`')?.split(['`', ' ']).next()?;
+                flag.starts_with('-')
+                    .then(|| (flag.to_string(), cells.get(2).unwrap_or(&"").to_string()))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_readme_flag_table_is_the_command_line() {
+        let command = Cli::command();
+        let run = command.find_subcommand("run").unwrap();
+        let readme = readme_flags();
+        let mut flags = Vec::new();
+        for arg in run.get_arguments() {
+            let flag = match (arg.get_long(), arg.get_short()) {
+                (Some("help" | "version"), _) | (None, None) => continue,
+                (Some(long), _) => format!("--{long}"),
+                (None, Some(short)) => format!("-{short}"),
+            };
+            let Some((_, default)) = readme.iter().find(|(f, _)| *f == flag) else {
+                panic!("{flag} is not in the README's flag table");
+            };
+            for value in arg.get_default_values() {
+                let value = format!("`{}`", value.to_string_lossy());
+                assert!(
+                    default.contains(&value),
+                    "{flag}: README's default {default:?}, the code's {value}"
+                );
+            }
+            flags.push(flag);
+        }
+        for (flag, _) in &readme {
+            assert!(
+                flags.contains(flag),
+                "the README documents {flag}, which `wikitok run` does not take"
+            );
+        }
+    }
+
+    #[test]
+    fn input_help_names_the_files_discovery_takes() {
+        let command = Cli::command();
+        let run = command.find_subcommand("run").unwrap();
+        let input = run.get_arguments().find(|a| a.get_long() == Some("input")).unwrap();
+        let help = input.get_help().unwrap().to_string();
+        let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+        let readme_row = readme.lines().find(|l| l.starts_with("| `--input`")).unwrap();
+        for pattern in crate::source::storage::discover::DUMP_NAMES.split(", ") {
+            assert!(help.contains(pattern), "--input's help does not name {pattern}: {help}");
+            assert!(
+                readme_row.contains(&format!("`{pattern}`")),
+                "the README's --input row does not name {pattern}"
+            );
+        }
+    }
 
     #[test]
     fn each_cause_is_said_once() {

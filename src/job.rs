@@ -88,6 +88,14 @@ struct ScriptStatement {
     statement: Statement,
 }
 
+/// A non-COPY statement, as `explain` treats it.
+enum Explained {
+    /// Executed (a setting, a view); the note says what it was.
+    Executed(String),
+    /// A plan to show.
+    Plan(LogicalPlan),
+}
+
 /// What `run` did, per COPY statement.
 #[derive(Debug, Default)]
 struct RunOutcome {
@@ -263,13 +271,25 @@ impl Job {
     }
 
     /// The physical plan of every statement of `sql_file`; nothing is written.
+    ///
+    /// Settings and DDL are executed, as a run would, so that later
+    /// statements plan as they will run: `SET`, `CREATE VIEW`, `CREATE
+    /// EXTERNAL TABLE` (over the files an earlier COPY of the file writes:
+    /// an empty table of that COPY's schema stands in for them, as they need
+    /// not exist yet), `CREATE TABLE ... AS` (its query is planned, not run).
     pub async fn explain_file(&self, sql_file: &Path) -> Result<String> {
         let mut out = String::new();
+        // Target directory → the schema of the files its COPY writes.
+        let mut copy_targets: BTreeMap<String, SchemaRef> = BTreeMap::new();
         for statement in self.parse_file(sql_file)? {
             out.push_str(&format!("-- {}\n", statement.label));
             let plan = match statement.statement {
                 Statement::CopyTo(copy) => {
                     let (dir, plan, sink) = self.copy_plan(copy).await.with_context(|| statement.label.clone())?;
+                    copy_targets.insert(
+                        directory_key(&dir.display().to_string()),
+                        sink.file_schema(plan.schema()),
+                    );
                     let names = self.partition_names(&plan, sink.extension());
                     out.push_str(&format!(
                         "ParallelWriter ({}): {} files into {} ({})\n",
@@ -289,13 +309,73 @@ impl Job {
                         .logical_plan(other)
                         .await
                         .with_context(|| statement.label.clone())?;
-                    self.ctx.state().create_physical_plan(&plan).await?
+                    match self
+                        .prepare_for_explain(plan, &copy_targets)
+                        .await
+                        .with_context(|| statement.label.clone())?
+                    {
+                        Explained::Executed(note) => {
+                            out.push_str(&note);
+                            out.push_str("\n\n");
+                            continue;
+                        }
+                        Explained::Plan(plan) => self.ctx.state().create_physical_plan(&plan).await?,
+                    }
                 }
             };
             out.push_str(&displayable(plan.as_ref()).indent(true).to_string());
             out.push('\n');
         }
         Ok(out)
+    }
+
+    /// Executes what `explain` must execute for later statements to plan
+    /// (settings, views, tables); returns what is left to plan, if anything.
+    async fn prepare_for_explain(
+        &self,
+        plan: LogicalPlan,
+        copy_targets: &BTreeMap<String, SchemaRef>,
+    ) -> Result<Explained> {
+        match plan {
+            LogicalPlan::Ddl(DdlStatement::CreateExternalTable(table)) => {
+                let written = table
+                    .locations
+                    .iter()
+                    .find_map(|location| copy_targets.get(&directory_key(location)));
+                match written {
+                    Some(schema) => {
+                        let empty = MemTable::try_new(schema.clone(), vec![vec![]])?;
+                        self.ctx.register_table(table.name.clone(), Arc::new(empty))?;
+                        Ok(Explained::Executed(format!(
+                            "CreateExternalTable: {} over {} — the files a COPY above writes; \
+                             planned as an empty table of their schema",
+                            table.name,
+                            table.locations.join(", ")
+                        )))
+                    }
+                    None => {
+                        let name = table.name.to_string();
+                        self.ctx
+                            .execute_logical_plan(LogicalPlan::Ddl(DdlStatement::CreateExternalTable(table)))
+                            .await?;
+                        Ok(Explained::Executed(format!("CreateExternalTable: {name} (executed)")))
+                    }
+                }
+            }
+            LogicalPlan::Ddl(DdlStatement::CreateMemoryTable(table)) => {
+                // Running its query would do the work explain must not do.
+                let schema = Arc::new(table.input.schema().as_arrow().clone());
+                let empty = MemTable::try_new(schema, vec![vec![]])?;
+                self.ctx.register_table(table.name.clone(), Arc::new(empty))?;
+                Ok(Explained::Plan(table.input.as_ref().clone()))
+            }
+            LogicalPlan::Ddl(_) | LogicalPlan::Statement(_) => {
+                let what = plan.display().to_string();
+                self.ctx.execute_logical_plan(plan).await?;
+                Ok(Explained::Executed(format!("{what} (executed)")))
+            }
+            query => Ok(Explained::Plan(query)),
+        }
     }
 
     fn parse_file(&self, sql_file: &Path) -> Result<Vec<ScriptStatement>> {
@@ -392,6 +472,20 @@ impl Job {
     async fn copy(&self, copy: CopyToStatement) -> Result<(PathBuf, WriteReport, u64)> {
         let (dir, plan, sink) = self.copy_plan(copy).await?;
         let names = self.partition_names(&plan, sink.extension());
+        if let Some(shard) = self.config.shard.filter(|_| !works_page_by_page(&plan)) {
+            // An aggregate, join, sort, window or limit over every page (or
+            // over files other shards write): one shard's share would give a
+            // silently wrong result.
+            return Err(anyhow!(
+                "COPY ... TO '{}' needs every page of the dump (its plan aggregates, joins, sorts or \
+                 shuffles across input splits), but --shard {shard} gives this process only its share: \
+                 the result would be wrong. Sharded runs take only statements that work split by split \
+                 (tokenize.sql, pretraining.sql, pages.sql, categories.sql, links.sql); run this one \
+                 unsharded",
+                dir.display()
+            )
+            .context(crate::cli::UsageError));
+        }
         tracing::info!(
             "writing {} into {} in parallel",
             if names.per_split {
@@ -469,15 +563,23 @@ impl Job {
     }
 }
 
+/// What the COPY log line adds about files kept from an earlier run and
+/// partitions that made no file.
 fn skipped_note(report: &WriteReport) -> String {
-    if report.files_skipped.is_empty() {
-        String::new()
-    } else {
-        format!(
+    let mut note = String::new();
+    if !report.files_skipped.is_empty() {
+        note.push_str(&format!(
             "; {} files already committed by an earlier run were kept (--overwrite rewrites them)",
             report.files_skipped.len()
-        )
+        ));
     }
+    if report.partitions_without_file > 0 {
+        note.push_str(&format!(
+            "; {} partitions had nothing to write and made no file",
+            report.partitions_without_file
+        ));
+    }
+    note
 }
 
 /// A COPY option's value as text (`'\t'` → a tab, `true` → "true").
@@ -497,6 +599,36 @@ fn summarize(statement: &Statement) -> String {
     } else {
         text
     }
+}
+
+/// Whether every row `plan` produces comes from one page of the `pages`
+/// scan alone — scans, filters, projections, unnests and round-robin
+/// spreading of batches, no limit — so that the shards of a run, each
+/// scanning its share of the splits, together produce exactly its rows.
+fn works_page_by_page(plan: &Arc<dyn ExecutionPlan>) -> bool {
+    use datafusion::physical_plan::coop::CooperativeExec;
+    use datafusion::physical_plan::filter::FilterExec;
+    use datafusion::physical_plan::projection::ProjectionExec;
+    use datafusion::physical_plan::repartition::RepartitionExec;
+    use datafusion::physical_plan::unnest::UnnestExec;
+    use datafusion::physical_plan::Partitioning;
+
+    let node = plan.as_ref();
+    let spreads_batches = node
+        .downcast_ref::<RepartitionExec>()
+        .is_some_and(|r| matches!(r.partitioning(), Partitioning::RoundRobinBatch(_)));
+    let row_by_row = node.is::<PagesScanExec>()
+        || node.is::<ProjectionExec>()
+        || node.is::<FilterExec>()
+        || node.is::<CooperativeExec>()
+        || node.is::<UnnestExec>()
+        || spreads_batches;
+    row_by_row && node.fetch().is_none() && plan.children().into_iter().all(works_page_by_page)
+}
+
+/// A directory as COPY targets and table locations name it: `out/x/` = `out/x`.
+fn directory_key(location: &str) -> String {
+    location.trim_end_matches('/').to_string()
 }
 
 /// Bytes spilled to disk by every operator of an executed plan.

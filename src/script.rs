@@ -4,51 +4,108 @@
 //! back to `default` when the variable is not set, so each file in `sql/` runs
 //! with no `-D` at all. A variable that is neither set nor defaulted is an
 //! error naming it and its line — never an empty string in a path.
+//!
+//! Comments are prose: a `${seq_len}` in a `-- ...` or `/* ... */` comment
+//! documents the variable and is left as it is (neither substituted nor
+//! required). Inside string literals (`'${output}/tokens'`) and quoted
+//! identifiers a variable is substituted — that is how paths get there.
 
 use std::collections::BTreeMap;
 
 use anyhow::{bail, Result};
 
-/// Replaces every `${name}` / `${name:-default}` in `sql`.
+/// Where the scanner is in the SQL text.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Lexical {
+    Code,
+    /// Inside `'...'` (a doubled `''` stays inside).
+    SingleQuoted,
+    /// Inside `"..."`.
+    DoubleQuoted,
+    /// From `--` to the end of the line.
+    LineComment,
+    /// Inside `/* ... */`.
+    BlockComment,
+}
+
+/// Replaces every `${name}` / `${name:-default}` in `sql` outside comments.
 pub fn substitute_variables(sql: &str, vars: &BTreeMap<String, String>) -> Result<String> {
+    let bytes = sql.as_bytes();
     let mut out = String::with_capacity(sql.len());
-    let mut rest = sql;
-    while let Some(start) = rest.find("${") {
-        out.push_str(&rest[..start]);
-        let after = &rest[start + 2..];
-        let Some(end) = after.find('}') else {
-            bail!(
-                "unterminated ${{ at line {}",
-                line_of(sql, sql.len() - rest.len() + start)
-            );
-        };
-        let body = &after[..end];
-        let (name, default) = match body.split_once(":-") {
-            Some((name, default)) => (name.trim(), Some(default)),
-            None => (body.trim(), None),
-        };
-        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-            bail!(
-                "bad variable name ${{{body}}} at line {}",
-                line_of(sql, sql.len() - rest.len() + start)
-            );
-        }
-        match (vars.get(name), default) {
-            (Some(value), _) => out.push_str(value),
-            (None, Some(default)) => out.push_str(default),
-            (None, None) => {
-                let known: Vec<&str> = vars.keys().map(String::as_str).collect();
-                bail!(
-                    "unknown variable ${{{name}}} at line {}; set it with -D {name}=VALUE (known: {})",
-                    line_of(sql, sql.len() - rest.len() + start),
-                    known.join(", ")
-                );
+    let mut state = Lexical::Code;
+    let mut copied = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        let next = bytes.get(i + 1).copied();
+        match (state, bytes[i]) {
+            (Lexical::Code, b'-') if next == Some(b'-') => {
+                state = Lexical::LineComment;
+                i += 2;
+                continue;
             }
+            (Lexical::Code, b'/') if next == Some(b'*') => {
+                state = Lexical::BlockComment;
+                i += 2;
+                continue;
+            }
+            (Lexical::Code, b'\'') => state = Lexical::SingleQuoted,
+            (Lexical::Code, b'"') => state = Lexical::DoubleQuoted,
+            (Lexical::SingleQuoted, b'\'') if next == Some(b'\'') => {
+                i += 2;
+                continue;
+            }
+            (Lexical::SingleQuoted, b'\'') | (Lexical::DoubleQuoted, b'"') => state = Lexical::Code,
+            (Lexical::LineComment, b'\n') => state = Lexical::Code,
+            (Lexical::BlockComment, b'*') if next == Some(b'/') => {
+                state = Lexical::Code;
+                i += 2;
+                continue;
+            }
+            (Lexical::Code | Lexical::SingleQuoted | Lexical::DoubleQuoted, b'$') if next == Some(b'{') => {
+                out.push_str(&sql[copied..i]);
+                let end = variable_end(sql, i)?;
+                out.push_str(&variable_value(sql, i, &sql[i + 2..end], vars)?);
+                i = end + 1;
+                copied = i;
+                continue;
+            }
+            _ => {}
         }
-        rest = &after[end + 1..];
+        i += 1;
     }
-    out.push_str(rest);
+    out.push_str(&sql[copied..]);
     Ok(out)
+}
+
+/// The offset of the `}` closing the variable that starts at `start`.
+fn variable_end(sql: &str, start: usize) -> Result<usize> {
+    match sql[start..].find('}') {
+        Some(end) => Ok(start + end),
+        None => bail!("unterminated ${{ at line {}", line_of(sql, start)),
+    }
+}
+
+/// The value of the variable `body` (`name` or `name:-default`) found at `start`.
+fn variable_value(sql: &str, start: usize, body: &str, vars: &BTreeMap<String, String>) -> Result<String> {
+    let (name, default) = match body.split_once(":-") {
+        Some((name, default)) => (name.trim(), Some(default)),
+        None => (body.trim(), None),
+    };
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        bail!("bad variable name ${{{body}}} at line {}", line_of(sql, start));
+    }
+    match (vars.get(name), default) {
+        (Some(value), _) => Ok(value.clone()),
+        (None, Some(default)) => Ok(default.to_string()),
+        (None, None) => {
+            let known: Vec<&str> = vars.keys().map(String::as_str).collect();
+            bail!(
+                "unknown variable ${{{name}}} at line {}; set it with -D {name}=VALUE (known: {})",
+                line_of(sql, start),
+                known.join(", ")
+            );
+        }
+    }
 }
 
 fn line_of(text: &str, byte: usize) -> usize {
@@ -76,10 +133,23 @@ mod tests {
 
     #[test]
     fn substitutes_values_and_defaults() {
-        let sql = "COPY (SELECT 1 LIMIT ${limit}) TO '${output}/t' -- ${prepend_title:-false}";
+        let sql = "COPY (SELECT 1 LIMIT ${limit}) TO '${output}/t' WHERE x = ${flag:-false}";
         assert_eq!(
             substitute_variables(sql, &vars()).unwrap(),
-            "COPY (SELECT 1 LIMIT 10) TO 'out/t' -- false"
+            "COPY (SELECT 1 LIMIT 10) TO 'out/t' WHERE x = false"
+        );
+    }
+
+    #[test]
+    fn comments_are_prose_strings_are_not() {
+        let sql = "-- rows of ${seq_len} ids, the page's title\n\
+                   SELECT '${output}' /* ${nope} */, 'it''s ${limit}', \"${limit}\" -- ${x:-}\n\
+                   FROM t WHERE a = '--' AND b = ${limit}";
+        assert_eq!(
+            substitute_variables(sql, &vars()).unwrap(),
+            "-- rows of ${seq_len} ids, the page's title\n\
+             SELECT 'out' /* ${nope} */, 'it''s 10', \"10\" -- ${x:-}\n\
+             FROM t WHERE a = '--' AND b = 10"
         );
     }
 

@@ -91,6 +91,14 @@ fn megatron_datasets_hold_every_content_page_once_in_a_seeded_order() {
     let all = root.join("all");
     megatron(&all, &[]);
     assert_eq!(check_megatron(&all), (train + valid, 0));
+    // ... and valid/ holds no dataset at all: an empty .bin cannot be
+    // memory-mapped, so none is written and none is listed.
+    let valid_dir = all.join("megatron/valid");
+    assert!(bytes_of(&valid_dir).is_empty(), "{:?}", bytes_of(&valid_dir));
+    assert_eq!(
+        std::fs::read_to_string(valid_dir.join("data-path.txt")).unwrap().trim(),
+        ""
+    );
 }
 
 #[test]
@@ -125,6 +133,7 @@ fn packed_rows_are_exactly_seq_len_and_a_prefix_of_each_splits_documents() {
     let summary: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(Path::new(&out).join("_SUCCESS")).unwrap()).unwrap();
     let reported_dropped = summary["packed_tokens_dropped"].as_u64().unwrap();
+    let reported_rows = summary["outputs"][0]["rows_written"].as_u64().unwrap();
     run(&["run", "sql/pretraining.sql", "--output", &out, "-q"]);
     let packed_dir = Path::new(&out).join("packed");
     let files = files_under(&packed_dir);
@@ -144,8 +153,10 @@ fn packed_rows_are_exactly_seq_len_and_a_prefix_of_each_splits_documents() {
         ids
     };
     let mut dropped = 0;
+    let mut packed_rows = 0;
     for file in files {
         let packed = concatenated(&packed_dir.join(&file), "input_ids");
+        packed_rows += packed.len() / 512;
         let documents = concatenated(&Path::new(&out).join("pretraining").join(&file), "tokens");
         assert!(documents.len() - packed.len() < 512, "{file}: more than one chunk lost");
         assert_eq!(
@@ -158,6 +169,10 @@ fn packed_rows_are_exactly_seq_len_and_a_prefix_of_each_splits_documents() {
     assert_eq!(
         dropped as u64, reported_dropped,
         "the run summary misreports the tokens dropped"
+    );
+    assert_eq!(
+        packed_rows as u64, reported_rows,
+        "the COPY reports input documents, not the packed rows it wrote"
     );
 }
 

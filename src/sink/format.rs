@@ -21,6 +21,12 @@ pub trait SinkFormat: Send + Sync {
         &[]
     }
 
+    /// The schema of the files written from a query of schema `query`
+    /// (what a table over them reads); the query's own by default.
+    fn file_schema(&self, query: SchemaRef) -> SchemaRef {
+        query
+    }
+
     /// An encoder writing one partition's batches into `files`.
     fn create(&self, files: SinkFiles, schema: SchemaRef) -> Result<Box<dyn PartitionEncoder>>;
 
@@ -58,6 +64,18 @@ pub trait PartitionEncoder: Send {
     fn write(&mut self, batch: &RecordBatch) -> Result<()>;
 
     /// Writes what is buffered and any footer, and flushes to the file (the
-    /// writer then syncs and commits it).
-    fn finish(self: Box<Self>) -> Result<()>;
+    /// writer then syncs and commits it) — or says the partition makes no file.
+    fn finish(self: Box<Self>) -> Result<Encoded>;
+}
+
+/// What an encoder made of its partition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoded {
+    /// A complete file of `rows` rows, counted in the format's own unit
+    /// (packed sequences for `PACKED`, documents for `MEGATRON`).
+    File { rows: u64 },
+    /// No file: nothing in the partition that the format can hold (a
+    /// Megatron dataset without tokens, which Megatron cannot memory-map).
+    /// The writer discards the in-progress files and commits nothing.
+    Nothing,
 }

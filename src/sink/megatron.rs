@@ -23,7 +23,7 @@ use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::datatypes::{DataType, SchemaRef};
 use datafusion::common::{exec_err, plan_err, DataFusionError, Result};
 
-use super::format::{PartitionEncoder, SinkFiles, SinkFormat};
+use super::format::{Encoded, PartitionEncoder, SinkFiles, SinkFormat};
 use super::writer::io_error;
 
 const MAGIC: &[u8; 9] = b"MMIDIDX\x00\x00";
@@ -199,8 +199,18 @@ impl PartitionEncoder for MegatronEncoder {
         Ok(())
     }
 
-    fn finish(mut self: Box<Self>) -> Result<()> {
+    /// A dataset without tokens is not written: its `.bin` would be empty,
+    /// and Megatron memory-maps `.bin` files with numpy, which refuses an
+    /// empty file ("cannot mmap an empty file") — one such path in
+    /// `--data-path` stops a training run at its start.
+    fn finish(mut self: Box<Self>) -> Result<Encoded> {
         let count = self.lengths.len() as u64;
+        if self.bytes == 0 {
+            if count > 0 {
+                tracing::warn!("{count} documents without tokens make no Megatron dataset; none written");
+            }
+            return Ok(Encoded::Nothing);
+        }
         let mut header = Vec::with_capacity(HEADER_BYTES);
         header.extend_from_slice(MAGIC);
         header.extend_from_slice(&1u64.to_le_bytes());
@@ -222,7 +232,7 @@ impl PartitionEncoder for MegatronEncoder {
         index
             .into_inner()
             .map_err(|e| DataFusionError::IoError(e.into_error()))?;
-        Ok(())
+        Ok(Encoded::File { rows: count })
     }
 }
 

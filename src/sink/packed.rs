@@ -19,7 +19,7 @@ use arrow::buffer::OffsetBuffer;
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, UInt32Type};
 use datafusion::common::{exec_err, plan_err, Result};
 
-use super::format::{PartitionEncoder, SinkFiles, SinkFormat};
+use super::format::{Encoded, PartitionEncoder, SinkFiles, SinkFormat};
 use super::megatron::TOKENS_COLUMN;
 use super::parquet::ParquetSink;
 
@@ -61,6 +61,10 @@ impl PackedSink {
 impl SinkFormat for PackedSink {
     fn extension(&self) -> &'static str {
         "parquet"
+    }
+
+    fn file_schema(&self, _query: SchemaRef) -> SchemaRef {
+        Self::output_schema()
     }
 
     fn create(&self, files: SinkFiles, schema: SchemaRef) -> Result<Box<dyn PartitionEncoder>> {
@@ -141,7 +145,9 @@ impl PartitionEncoder for PackedEncoder {
         self.inner.write(&out)
     }
 
-    fn finish(self: Box<Self>) -> Result<()> {
+    /// The file holds the packed sequences: its row count is theirs, not the
+    /// documents'.
+    fn finish(self: Box<Self>) -> Result<Encoded> {
         if !self.carry.is_empty() {
             tracing::info!(
                 "partition {}: dropped the last {} tokens (an incomplete sequence of {})",
@@ -151,6 +157,10 @@ impl PartitionEncoder for PackedEncoder {
             );
             DROPPED.fetch_add(self.carry.len() as u64, Ordering::Relaxed);
         }
-        self.inner.finish()
+        let rows = self.rows as u64;
+        match self.inner.finish()? {
+            Encoded::File { .. } => Ok(Encoded::File { rows }),
+            Encoded::Nothing => Ok(Encoded::Nothing),
+        }
     }
 }

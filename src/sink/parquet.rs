@@ -13,7 +13,7 @@ use parquet::file::metadata::KeyValue;
 use parquet::file::properties::WriterProperties;
 use parquet::file::reader::{FileReader, SerializedFileReader};
 
-use super::format::{PartitionEncoder, SinkFiles, SinkFormat};
+use super::format::{Encoded, PartitionEncoder, SinkFiles, SinkFormat};
 use super::writer::io_error;
 
 /// The key marking a sample run's file in its Parquet metadata.
@@ -73,6 +73,7 @@ impl SinkFormat for ParquetSink {
         Ok(Box::new(ParquetEncoder {
             writer,
             path: files.path,
+            rows: 0,
         }))
     }
 
@@ -97,19 +98,21 @@ impl SinkFormat for ParquetSink {
 struct ParquetEncoder {
     writer: ArrowWriter<BufWriter<File>>,
     path: PathBuf,
+    rows: u64,
 }
 
 impl PartitionEncoder for ParquetEncoder {
     fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        self.rows += batch.num_rows() as u64;
         self.writer.write(batch).map_err(parquet_error)
     }
 
-    fn finish(self: Box<Self>) -> Result<()> {
+    fn finish(self: Box<Self>) -> Result<Encoded> {
         let buffered = self.writer.into_inner().map_err(parquet_error)?;
         buffered
             .into_inner()
             .map_err(|e| io_error(&self.path, e.into_error()))?;
-        Ok(())
+        Ok(Encoded::File { rows: self.rows })
     }
 }
 

@@ -15,7 +15,7 @@ use arrow::array::{Array, ArrayRef, AsArray, RecordBatch, StringBuilder};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::common::{DataFusionError, Result};
 
-use super::format::{PartitionEncoder, SinkFiles, SinkFormat};
+use super::format::{Encoded, PartitionEncoder, SinkFiles, SinkFormat};
 
 /// `STORED AS CSV`, with DataFusion's option names.
 #[derive(Debug, Clone)]
@@ -67,7 +67,7 @@ impl SinkFormat for CsvSink {
             .with_delimiter(self.delimiter)
             .with_header(self.has_header)
             .build(files.main);
-        Ok(Box::new(CsvEncoder { writer }))
+        Ok(Box::new(CsvEncoder { writer, rows: 0 }))
     }
 
     fn is_complete(&self, path: &Path) -> bool {
@@ -77,20 +77,22 @@ impl SinkFormat for CsvSink {
 
 struct CsvEncoder {
     writer: arrow_csv::Writer<BufWriter<File>>,
+    rows: u64,
 }
 
 impl PartitionEncoder for CsvEncoder {
     fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        self.rows += batch.num_rows() as u64;
         self.writer.write(&lists_as_json_text(batch)?)?;
         Ok(())
     }
 
-    fn finish(self: Box<Self>) -> Result<()> {
+    fn finish(self: Box<Self>) -> Result<Encoded> {
         self.writer
             .into_inner()
             .into_inner()
             .map_err(|e| DataFusionError::IoError(e.into_error()))?;
-        Ok(())
+        Ok(Encoded::File { rows: self.rows })
     }
 }
 
@@ -153,6 +155,7 @@ impl SinkFormat for JsonLinesSink {
     fn create(&self, files: SinkFiles, _schema: SchemaRef) -> Result<Box<dyn PartitionEncoder>> {
         Ok(Box::new(JsonEncoder {
             writer: arrow_json::LineDelimitedWriter::new(files.main),
+            rows: 0,
         }))
     }
 
@@ -163,20 +166,22 @@ impl SinkFormat for JsonLinesSink {
 
 struct JsonEncoder {
     writer: arrow_json::LineDelimitedWriter<BufWriter<File>>,
+    rows: u64,
 }
 
 impl PartitionEncoder for JsonEncoder {
     fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        self.rows += batch.num_rows() as u64;
         self.writer.write(batch)?;
         Ok(())
     }
 
-    fn finish(mut self: Box<Self>) -> Result<()> {
+    fn finish(mut self: Box<Self>) -> Result<Encoded> {
         self.writer.finish()?;
         self.writer
             .into_inner()
             .into_inner()
             .map_err(|e| DataFusionError::IoError(e.into_error()))?;
-        Ok(())
+        Ok(Encoded::File { rows: self.rows })
     }
 }

@@ -38,7 +38,7 @@ use datafusion::physical_plan::{ExecutionPlan, ExecutionPlanProperties};
 use futures::StreamExt;
 use tokio::task::JoinSet;
 
-use super::format::{SinkFiles, SinkFormat};
+use super::format::{Encoded, SinkFiles, SinkFormat};
 use super::in_progress::{remove_leftovers, InProgressFile};
 use super::parquet::ParquetOptions;
 
@@ -65,6 +65,9 @@ pub struct WriteReport {
     pub files_written: Vec<WrittenFile>,
     /// Files left as they were because a previous run committed them.
     pub files_skipped: Vec<String>,
+    /// Partitions that made no file (nothing the format can hold, such as
+    /// an empty Megatron dataset).
+    pub partitions_without_file: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -179,7 +182,8 @@ pub async fn write_partitions(
     while let Some(joined) = tasks.join_next().await {
         let outcome = joined.unwrap_or_else(|e| Err(DataFusionError::Execution(format!("writer task failed: {e}"))));
         match outcome {
-            Ok(file) => report.files_written.push(file),
+            Ok(Some(file)) => report.files_written.push(file),
+            Ok(None) => report.partitions_without_file += 1,
             Err(e) if first_error.is_none() => {
                 // Stop the other partitions; their in-progress files are
                 // removed as their tasks are dropped.
@@ -194,7 +198,13 @@ pub async fn write_partitions(
     }
     report.files_written.sort_by(|a, b| a.name.cmp(&b.name));
     if !names.per_split {
-        remove_stale_files(dir, &names.names, format.as_ref())?;
+        let current: Vec<&str> = report
+            .files_written
+            .iter()
+            .map(|f| f.name.as_str())
+            .chain(report.files_skipped.iter().map(String::as_str))
+            .collect();
+        remove_stale_files(dir, names.names.first().map(String::as_str), &current, format.as_ref())?;
     }
     format.finish_directory(dir)?;
     Ok(report)
@@ -238,7 +248,7 @@ async fn write_partition(
     name: &str,
     format: &dyn SinkFormat,
     sample: bool,
-) -> Result<WrittenFile> {
+) -> Result<Option<WrittenFile>> {
     let in_progress = InProgressFile::create(dir, name)?;
     let companions = format
         .companions()
@@ -257,13 +267,18 @@ async fn write_partition(
         partition,
     };
     let mut encoder = format.create(files, stream.schema())?;
-    let mut rows = 0u64;
     while let Some(batch) = stream.next().await {
-        let batch = batch?;
-        rows += batch.num_rows() as u64;
-        encoder.write(&batch)?;
+        encoder.write(&batch?)?;
     }
-    encoder.finish()?;
+    let rows = match encoder.finish()? {
+        Encoded::File { rows } => rows,
+        Encoded::Nothing => {
+            // The in-progress files go as they are dropped; a file of this
+            // name from an earlier run is not this run's answer either.
+            remove_committed(dir, name, format)?;
+            return Ok(None);
+        }
+    };
     // Companions first: a main file in place means its companions are too.
     for companion in companions {
         companion.commit()?;
@@ -276,23 +291,45 @@ async fn write_partition(
     if !format.records_sample() && !sample && marker.exists() {
         std::fs::remove_file(&marker).map_err(|e| io_error(&marker, e))?;
     }
-    Ok(WrittenFile {
+    Ok(Some(WrittenFile {
         name: name.to_string(),
         rows,
         bytes,
-    })
+    }))
 }
 
-/// After a complete write whose names are not tied to splits, removes Parquet
+/// Removes the committed file `name` in `dir` and its companions, if any.
+fn remove_committed(dir: &Path, name: &str, format: &dyn SinkFormat) -> Result<()> {
+    // The main file first: without it the companions are never read.
+    let companions = format
+        .companions()
+        .iter()
+        .map(|companion| companion_name(name, format.extension(), companion));
+    let marker = sample_marker(&dir.join(name));
+    let _ = std::fs::remove_file(&marker);
+    for file in std::iter::once(name.to_string()).chain(companions) {
+        let path = dir.join(file);
+        match std::fs::remove_file(&path) {
+            Ok(()) => tracing::info!(file = %path.display(), "removed a file of an earlier run"),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io_error(&path, e)),
+        }
+    }
+    Ok(())
+}
+
+/// After a complete write whose names are not tied to splits, removes
 /// files of earlier runs (say, with more partitions) so the directory holds
-/// exactly this result. A shard only removes its own `part-shard-...` files.
-fn remove_stale_files(dir: &Path, current: &[String], format: &dyn SinkFormat) -> Result<()> {
+/// exactly this result: `current` are the files written or kept now.
+/// `any_name` is one of this write's names: a shard only removes its own
+/// `part-shard-...` files.
+fn remove_stale_files(dir: &Path, any_name: Option<&str>, current: &[&str], format: &dyn SinkFormat) -> Result<()> {
     let extension = format.extension();
-    let prefix = match current.first().and_then(|n| n.rsplit_once('-')) {
+    let prefix = match any_name.and_then(|n| n.rsplit_once('-')) {
         Some((prefix, _)) if prefix.starts_with("part-shard-") => format!("{prefix}-"),
         _ => String::new(),
     };
-    let current: BTreeSet<&str> = current.iter().map(String::as_str).collect();
+    let current: BTreeSet<&str> = current.iter().copied().collect();
     for entry in std::fs::read_dir(dir).map_err(|e| io_error(dir, e))? {
         let entry = entry.map_err(|e| io_error(dir, e))?;
         let name = entry.file_name().to_string_lossy().into_owned();

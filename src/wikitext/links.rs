@@ -6,6 +6,58 @@
 //! `Image`, `Media`), an interwiki link (`wikt:`, `commons:`, ...) or an
 //! interlanguage link (`fr:`, `de:`, ...). Those prefixes are not in the
 //! dump, so the interwiki and language lists here are static and short.
+//!
+//! Targets and categories are kept in *title form*, as MediaWiki stores a
+//! link (and as titles and CirrusSearch's `outgoing_link` read), so that
+//! they join to `title`: entities decoded, `_` and runs of whitespace one
+//! space, trimmed, anchor dropped, a namespace prefix in the wiki's own
+//! spelling (`[[user_talk:x]]` → `User talk:X`), and the first letter
+//! upper-cased where the namespace's `case` is `first-letter`
+//! (`[[abstentionism]]` → `Abstentionism`).
+
+use std::collections::HashMap;
+
+/// A namespace as a wiki declares it (`<siteinfo>`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WikiNamespace {
+    pub key: i32,
+    /// The wiki's own name (`Категория`); empty for the main namespace.
+    pub name: String,
+    /// Titles start upper-case (`case="first-letter"`), as on most wikis.
+    pub first_letter: bool,
+}
+
+/// MediaWiki's canonical (English) namespace names, valid on every wiki
+/// beside the local ones, and its built-in aliases.
+const CANONICAL_NAMESPACES: &[(i32, &str)] = &[
+    (-2, "Media"),
+    (-1, "Special"),
+    (1, "Talk"),
+    (2, "User"),
+    (3, "User talk"),
+    (4, "Project"),
+    (5, "Project talk"),
+    (6, "File"),
+    (6, "Image"),
+    (7, "File talk"),
+    (7, "Image talk"),
+    (8, "MediaWiki"),
+    (9, "MediaWiki talk"),
+    (10, "Template"),
+    (11, "Template talk"),
+    (12, "Help"),
+    (13, "Help talk"),
+    (14, "Category"),
+    (15, "Category talk"),
+];
+
+/// How a link's title is written in one namespace.
+#[derive(Debug, Clone)]
+struct NamespaceForm {
+    /// The prefix as the wiki writes it (`User talk`).
+    name: String,
+    first_letter: bool,
+}
 
 /// How link targets are read on one wiki (from its `<siteinfo>`).
 #[derive(Debug, Clone)]
@@ -14,6 +66,11 @@ pub struct LinkRules {
     category_prefixes: Vec<String>,
     /// Normalized names of the file and media namespaces.
     file_prefixes: Vec<String>,
+    /// Every name of every namespace but the main one, normalized → how
+    /// titles in it are written.
+    namespaces: HashMap<String, NamespaceForm>,
+    /// Main-namespace titles start upper-case.
+    first_letter_main: bool,
     /// Category names get an upper-case first letter (`case` first-letter).
     first_letter_categories: bool,
 }
@@ -21,9 +78,9 @@ pub struct LinkRules {
 /// The links of one page.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct PageLinks {
-    /// Category names, without prefix or sort key, each once.
+    /// Category names in title form, without prefix or sort key, each once.
     pub categories: Vec<String>,
-    /// Link targets as written (anchor dropped), in order.
+    /// Link targets in title form (anchor dropped), in order.
     pub links: Vec<String>,
 }
 
@@ -420,7 +477,7 @@ const LANGUAGES: &[&str] = &[
 /// What a link target is.
 #[derive(Debug, PartialEq, Eq)]
 enum Target<'a> {
-    /// A page: its title as written, anchor dropped.
+    /// A page: its title in title form.
     Page(String),
     /// `[[Category:X|key]]`: `X`.
     Category(&'a str),
@@ -436,22 +493,53 @@ enum Target<'a> {
 }
 
 impl LinkRules {
-    /// English (canonical) namespace names only.
+    /// English (canonical) namespace names only, every namespace first-letter.
     pub fn english() -> Self {
-        LinkRules::new(&[], &[], true)
+        LinkRules::new(&[])
     }
 
-    /// `category_names`: the wiki's names for namespace 14; `file_names`:
-    /// for namespaces 6 and -2 (the canonical English names always apply).
-    pub fn new(category_names: &[String], file_names: &[String], first_letter_categories: bool) -> Self {
+    /// The rules of a wiki with `namespaces` (its `<siteinfo>`); the
+    /// canonical English names always apply too. A namespace the list does
+    /// not declare is first-letter, MediaWiki's default.
+    pub fn new(namespaces: &[WikiNamespace]) -> Self {
+        let declared = |key: i32| namespaces.iter().find(|ns| ns.key == key);
+        let first_letter = |key: i32| declared(key).is_none_or(|ns| ns.first_letter);
+        let mut forms = HashMap::new();
+        for &(key, canonical) in CANONICAL_NAMESPACES {
+            let name = declared(key)
+                .map(|ns| ns.name.clone())
+                .filter(|name| !name.is_empty())
+                .unwrap_or_else(|| canonical.to_string());
+            let form = NamespaceForm {
+                name,
+                first_letter: first_letter(key),
+            };
+            forms.insert(normalize_prefix(canonical), form);
+        }
+        for ns in namespaces.iter().filter(|ns| ns.key != 0 && !ns.name.is_empty()) {
+            let form = NamespaceForm {
+                name: ns.name.clone(),
+                first_letter: ns.first_letter,
+            };
+            forms.insert(normalize_prefix(&ns.name), form);
+        }
+        let local_names = |keys: &[i32]| -> Vec<String> {
+            namespaces
+                .iter()
+                .filter(|ns| keys.contains(&ns.key) && !ns.name.is_empty())
+                .map(|ns| normalize_prefix(&ns.name))
+                .collect()
+        };
         let mut category_prefixes = vec!["category".to_string()];
-        category_prefixes.extend(category_names.iter().map(|n| normalize_prefix(n)));
+        category_prefixes.extend(local_names(&[14]));
         let mut file_prefixes = vec!["file".to_string(), "image".to_string(), "media".to_string()];
-        file_prefixes.extend(file_names.iter().map(|n| normalize_prefix(n)));
+        file_prefixes.extend(local_names(&[6, -2]));
         LinkRules {
             category_prefixes,
             file_prefixes,
-            first_letter_categories,
+            namespaces: forms,
+            first_letter_main: first_letter(0),
+            first_letter_categories: first_letter(14),
         }
     }
 
@@ -486,26 +574,60 @@ impl LinkRules {
                 };
             }
         }
-        let without_anchor = title.split('#').next().unwrap_or_default();
-        let page = collapse_spaces(without_anchor);
-        if page.is_empty() {
-            Target::Invalid
-        } else {
-            Target::Page(page)
+        match self.page_title(title) {
+            Some(page) => Target::Page(page),
+            None => Target::Invalid,
         }
+    }
+
+    /// The title form of a page link's target (leading colon taken off):
+    /// `user_talk:jimbo#x` → `User talk:Jimbo`; `None` when nothing is left.
+    fn page_title(&self, target: &str) -> Option<String> {
+        let text = title_text(target);
+        let text = text.split('#').next().unwrap_or_default().trim();
+        if let Some((prefix, rest)) = text.split_once(':') {
+            if let Some(form) = self.namespaces.get(&normalize_prefix(prefix)) {
+                let rest = rest.trim();
+                if rest.is_empty() {
+                    return None;
+                }
+                return Some(format!("{}:{}", form.name, first_letter_form(rest, form.first_letter)));
+            }
+        }
+        (!text.is_empty()).then(|| first_letter_form(text, self.first_letter_main))
     }
 
     /// `X` of `[[Category:X|key]]`, as the category's title.
     fn category_name(&self, raw: &str) -> String {
-        let name = collapse_spaces(&raw.replace('_', " "));
-        if !self.first_letter_categories {
-            return name;
-        }
-        let mut chars = name.chars();
-        match chars.next() {
-            Some(first) => first.to_uppercase().chain(chars).collect(),
-            None => name,
-        }
+        let text = title_text(raw);
+        let name = text.split('#').next().unwrap_or_default().trim();
+        first_letter_form(name, self.first_letter_categories)
+    }
+}
+
+/// A title as MediaWiki reads it before namespaces: HTML entities decoded,
+/// bidirectional marks dropped, `_` and every run of whitespace one space,
+/// trimmed.
+fn title_text(raw: &str) -> String {
+    let decoded = if raw.contains('&') {
+        html_escape::decode_html_entities(raw)
+    } else {
+        std::borrow::Cow::Borrowed(raw)
+    };
+    let spaced: String = decoded
+        .chars()
+        .filter(|c| !matches!(c, '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}'))
+        .map(|c| if c == '_' { ' ' } else { c })
+        .collect();
+    collapse_spaces(&spaced)
+}
+
+/// `title` with its first letter upper-cased when `first_letter`.
+fn first_letter_form(title: &str, first_letter: bool) -> String {
+    let mut chars = title.chars();
+    match chars.next() {
+        Some(first) if first_letter => first.to_uppercase().chain(chars).collect(),
+        _ => title.to_string(),
     }
 }
 
@@ -628,15 +750,77 @@ mod tests {
 
     #[test]
     fn targets_and_categories() {
-        let rules = LinkRules::new(&["Категория".to_string()], &["Файл".to_string()], true);
+        let rules = LinkRules::new(&[
+            WikiNamespace {
+                key: 14,
+                name: "Категория".into(),
+                first_letter: true,
+            },
+            WikiNamespace {
+                key: 6,
+                name: "Файл".into(),
+                first_letter: true,
+            },
+        ]);
         let page = collect_links(
             "[[A#b|c]] [[#sec]] [[:Category:X]] [[Category:space_opera films|key]] [[категория:Y]] \
              [[File:F.jpg|thumb|[[Nested]]]] [[Файл:G.png]] [[fr:Z]] [[wikt:w|w]] [[ Spaced  title ]] \
              [[Category:X]] [[{{tpl}}]] [[Category:Space opera films]]",
             &rules,
         );
-        assert_eq!(page.links, ["A", "Category:X", "Nested", "Spaced title"]);
+        // Title form spells the namespace as the wiki does.
+        assert_eq!(page.links, ["A", "Категория:X", "Nested", "Spaced title"]);
         assert_eq!(page.categories, ["Space opera films", "Y", "X"]);
+    }
+
+    #[test]
+    fn targets_in_title_form() {
+        let rules = LinkRules::new(&[
+            WikiNamespace {
+                key: 4,
+                name: "Wikipedia".into(),
+                first_letter: true,
+            },
+            WikiNamespace {
+                key: 14,
+                name: "Category".into(),
+                first_letter: true,
+            },
+            WikiNamespace {
+                key: 2300,
+                name: "Gadget".into(),
+                first_letter: false,
+            },
+        ]);
+        let page = collect_links(
+            "[[abstentionism]] [[ new_york  city#History|NYC]] [[user_talk:jimbo_wales]] [[wikipedia:about]] \
+             [[project:about]] [[AT&amp;T]] [[éclair]] [[:category:space opera]] [[gadget:lower]] \
+             [[Talk:]] [[Star Wars: Episode I]] [[\u{200E}Left mark]]",
+            &rules,
+        );
+        assert_eq!(
+            page.links,
+            [
+                "Abstentionism",
+                "New york city",
+                "User talk:Jimbo wales",
+                "Wikipedia:About",
+                "Wikipedia:About",
+                "AT&T",
+                "Éclair",
+                "Category:Space opera",
+                "Gadget:lower",
+                "Star Wars: Episode I",
+                "Left mark",
+            ]
+        );
+        let case_sensitive = LinkRules::new(&[WikiNamespace {
+            key: 0,
+            name: String::new(),
+            first_letter: false,
+        }]);
+        assert_eq!(collect_links("[[iPod]]", &case_sensitive).links, ["iPod"]);
+        assert_eq!(collect_links("[[Category:x_y&amp;z#k]]", &rules).categories, ["X y&z"]);
     }
 
     #[test]

@@ -26,7 +26,7 @@ pub mod links;
 pub mod preprocess;
 pub mod quotes;
 
-pub use links::{LinkRules, PageLinks};
+pub use links::{LinkRules, PageLinks, WikiNamespace};
 
 /// Labels of links inside labels (`[[File:x|a [[b|c]]]]`) are rendered to
 /// this depth; deeper brackets are dropped.

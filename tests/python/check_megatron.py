@@ -11,7 +11,10 @@ sequence pointers, document indices, .bin size), decodes every document,
 checks that it ends with EOS, and compares the documents (ids before EOS,
 by sha256 of little-endian uint32) with the tiktoken reference's content
 pages: train and valid disjoint, together exactly the reference, as
-multisets. Prints "train N valid M" and exits non-zero on any failure.
+multisets. Both files are opened as Megatron opens them, with numpy.memmap
+(which refuses an empty file: a 0-byte .bin would stop a training run at its
+start), and data-path.txt must list exactly the datasets in its directory.
+Prints "train N valid M" and exits non-zero on any failure.
 """
 import collections
 import csv
@@ -25,9 +28,20 @@ import numpy as np
 DTYPES = {1: np.uint8, 2: np.int8, 3: np.int16, 4: np.int32, 5: np.int64, 6: np.float64, 7: np.float32, 8: np.uint16}
 
 
+def memmap(path, dtype, failures):
+    """The file as Megatron-Core maps it (numpy.memmap, read-only), or None."""
+    try:
+        return np.memmap(path, dtype=dtype, mode="r", order="C")
+    except (ValueError, OSError) as e:
+        failures.append(f"{path}: numpy.memmap fails as Megatron's would: {e}")
+        return None
+
+
 def read_dataset(prefix, failures):
-    with open(prefix + ".idx", "rb") as f:
-        index = f.read()
+    index = memmap(prefix + ".idx", np.uint8, failures)
+    if index is None:
+        return None, []
+    index = index.tobytes()
     if index[:9] != b"MMIDIDX\x00\x00":
         failures.append(f"{prefix}.idx: bad magic {index[:9]!r}")
         return None, []
@@ -52,7 +66,9 @@ def read_dataset(prefix, failures):
     expected_pointers = np.concatenate([[0], np.cumsum(lengths.astype(np.int64))[:-1]]) * dtype.itemsize
     if sequences and not np.array_equal(pointers, expected_pointers):
         failures.append(f"{prefix}.idx: sequence pointers are not the running byte offsets")
-    tokens = np.fromfile(prefix + ".bin", dtype=dtype)
+    tokens = memmap(prefix + ".bin", dtype, failures)
+    if tokens is None:
+        return code, []
     if tokens.size != int(lengths.sum()):
         failures.append(f"{prefix}.bin: {tokens.size} tokens, index says {int(lengths.sum())}")
         return code, []
@@ -83,14 +99,17 @@ def main():
             if code is not None and code != want_code:
                 failures.append(f"{idx}: dtype code {code}, expected {want_code}")
             total = sum(len(d) for d in docs)
-            if total and listing_weights.get(os.path.abspath(prefix)) != total:
-                failures.append(f"{listing}: weight of {prefix} is {listing_weights.get(os.path.abspath(prefix))}, it holds {total} tokens")
+            weight = listing_weights.pop(os.path.abspath(prefix), None)
+            if weight != total:
+                failures.append(f"{listing}: weight of {prefix} is {weight}, it holds {total} tokens")
             for doc in docs:
                 if len(doc) == 0 or doc[-1] != eos:
                     failures.append(f"{prefix}: a document does not end with EOS {eos}")
                     continue
                 ids = np.asarray(doc[:-1], dtype="<u4")
                 shas[hashlib.sha256(ids.tobytes()).hexdigest()] += 1
+        if listing_weights:
+            failures.append(f"{listing} lists datasets that are not in its directory: {sorted(listing_weights)}")
         seen[part] = shas
     if seen["train"] & seen["valid"]:
         failures.append(f"{sum((seen['train'] & seen['valid']).values())} documents in both train and valid")

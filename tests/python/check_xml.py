@@ -17,7 +17,10 @@ the wikitext parsed with mwparserfromhell, and compared:
   and wiki exact;
 - categories exact (as sets) on at least 95% of the pages with wikitext;
 - links to main-namespace pages: mean Jaccard >= 0.95 against
-  mwparserfromhell's wikilinks (content pages);
+  mwparserfromhell's wikilinks in title form (content pages) — wikitok's
+  outgoing_link taken as it is, so that it joins to titles: entities
+  decoded, `_` and whitespace runs one space, anchor dropped, first letter
+  upper-cased on a first-letter wiki;
 - text: markup (`{{`, `}}`, `[[`, `]]`, `'''`, `<ref`, `{|`, `|}`, `&lt;`,
   `&amp;`) on at most 2 content pages; its words against strip_code()'s:
   median F1 >= 0.9, 10th percentile >= 0.6 (strip_code keeps tables and
@@ -27,6 +30,7 @@ Prints the figures; exits 1 with the reasons when a check fails.
 """
 import bz2
 import collections
+import html
 import gzip
 import io
 import re
@@ -105,9 +109,10 @@ def strip_prefix(site, ns, title):
     return title
 
 
-def normalize_title(title):
-    title = " ".join(title.replace("_", " ").split())
-    return title[:1].upper() + title[1:]
+def normalize_title(title, first_letter=True):
+    """MediaWiki's title form of a link target (no namespace handling)."""
+    title = " ".join(html.unescape(title).replace("_", " ").split())
+    return title[:1].upper() + title[1:] if first_letter else title
 
 
 def prefixes(site, keys, canonical):
@@ -131,9 +136,9 @@ def judge_links(site, wikitext):
             if prefix in category_names and not leading_colon:
                 categories.add(normalize_title(rest))
                 continue
-        target = target.split("#", 1)[0]
-        if target and is_main_namespace(target, namespace_names):
-            links.add(normalize_title(target))
+        target = html.unescape(target).split("#", 1)[0]
+        if target.strip() and is_main_namespace(target, namespace_names):
+            links.add(normalize_title(target, site["namespaces"].get(0, ("", "first-letter"))[1] == "first-letter"))
     return categories, links
 
 
@@ -228,7 +233,8 @@ def main():
                 category_exact += 1
             if page["ns"] != 0 or page["redirect"]:
                 continue
-            our_links = {normalize_title(l) for l in row["outgoing_link"] or [] if is_main_namespace(l, namespace_names)}
+            # As wikitok writes them: they must already be in title form.
+            our_links = {l for l in row["outgoing_link"] or [] if is_main_namespace(l, namespace_names)}
             union = our_links | links
             jaccards.append(len(our_links & links) / len(union) if union else 1.0)
             text = row["text"] or ""

@@ -136,8 +136,9 @@ fn walk_dir(dir: &Path, found: &mut Vec<PathBuf>) -> Result<()> {
     Ok(())
 }
 
-/// What `--input` directories are searched for, for messages.
-const DUMP_NAMES: &str = "*.json, *.json.gz, *.json.bz2, *.xml, *.xml.gz, *.xml.bz2, *.xml-p*p*.bz2";
+/// What `--input` directories are searched for, for messages (and the
+/// command line's help, which a test holds to it).
+pub const DUMP_NAMES: &str = "*.json, *.json.gz, *.json.bz2, *.xml, *.xml.gz, *.xml.bz2, *.xml-p*p*.bz2";
 
 /// Whether a directory entry looks like a dump file (of either family, or a
 /// `.7z` one, which is refused with a reason rather than ignored).

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use quick_xml::events::Event;
 use quick_xml::Reader;
 
-use crate::wikitext::LinkRules;
+use crate::wikitext::{LinkRules, WikiNamespace};
 
 /// A namespace as `<siteinfo>` declares it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -117,17 +117,18 @@ impl SiteInfo {
         title
     }
 
-    /// How this wiki's links read (its category and file namespace names).
+    /// How this wiki's links read: its namespace names and cases.
     pub fn link_rules(&self) -> LinkRules {
-        let names = |keys: &[i32]| -> Vec<String> {
-            keys.iter()
-                .filter_map(|k| self.namespaces.get(k))
-                .map(|ns| ns.name.clone())
-                .filter(|n| !n.is_empty())
-                .collect()
-        };
-        let first_letter = self.namespaces.get(&14).is_none_or(|ns| ns.first_letter);
-        LinkRules::new(&names(&[14]), &names(&[6, -2]), first_letter)
+        let namespaces: Vec<WikiNamespace> = self
+            .namespaces
+            .iter()
+            .map(|(&key, ns)| WikiNamespace {
+                key,
+                name: ns.name.clone(),
+                first_letter: ns.first_letter,
+            })
+            .collect();
+        LinkRules::new(&namespaces)
     }
 }
 

@@ -207,3 +207,55 @@ fn head_schema_and_clear_refusals() {
     assert!(!mixed.status.success());
     assert!(stderr(&mixed).contains("mix dump families"), "{}", stderr(&mixed));
 }
+
+/// A page without `<id>`, `<ns>` or `<revision>` is a counted bad record
+/// naming the file and line, not a silently filtered page.
+#[test]
+fn pages_without_id_namespace_or_revision_are_counted_bad_records() {
+    let dir = scratch("xml-incomplete-pages");
+    std::fs::create_dir_all(&dir).unwrap();
+    let page = |title: &str, ns: &str, id: &str, revision: &str| {
+        format!("  <page>\n    <title>{title}</title>\n{ns}{id}{revision}  </page>\n")
+    };
+    let revision =
+        "    <revision>\n      <id>7</id>\n      <text xml:space=\"preserve\">Words.</text>\n    </revision>\n";
+    let xml = format!(
+        "<mediawiki xml:lang=\"en\">\n  <siteinfo>\n    <dbname>testwiki</dbname>\n  </siteinfo>\n{}{}{}{}</mediawiki>\n",
+        page("Whole", "    <ns>0</ns>\n", "    <id>1</id>\n", revision),
+        page("No id", "    <ns>0</ns>\n", "", revision),
+        page("No ns", "", "    <id>3</id>\n", revision),
+        page("No revision", "    <ns>0</ns>\n", "    <id>4</id>\n", ""),
+    );
+    let dump = dir.join("testwiki-20261101-pages-articles.xml");
+    std::fs::write(&dump, xml).unwrap();
+    let sql = dir.join("ids.sql");
+    std::fs::write(
+        &sql,
+        "COPY (SELECT page_id FROM pages) TO '${output}/ids' STORED AS PARQUET;",
+    )
+    .unwrap();
+    let out = dir.join("out");
+    let run = wikitok(&[
+        "run",
+        sql.to_str().unwrap(),
+        "--input",
+        dump.to_str().unwrap(),
+        "--output",
+        out.to_str().unwrap(),
+        "-q",
+    ]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    assert_eq!(page_ids(&out.join("ids")), [1]);
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("_SUCCESS")).unwrap()).unwrap();
+    assert_eq!(summary["bad_records"]["incomplete_page"], 3, "{summary}");
+    assert_eq!(summary["pages_skipped"]["filtered_while_decoding"], 0, "{summary}");
+    let log = stderr(&run);
+    for (title, line) in [("No id", 14), ("No ns", 22), ("No revision", 30)] {
+        assert!(
+            log.contains(&format!("line {line}: incomplete_page (page {title:?}"))
+                && log.contains(dump.to_str().unwrap()),
+            "no bad record for {title:?} at line {line}: {log}"
+        );
+    }
+}

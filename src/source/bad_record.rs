@@ -20,10 +20,13 @@ pub enum BadRecordKind {
     MalformedXml,
     /// A page kept with `text` null: its wikitext is too long to render.
     NotRendered,
+    /// An XML page without its `<id>`, `<ns>` or `<revision>` (a row without
+    /// them would be a page nobody can name).
+    IncompletePage,
 }
 
 impl BadRecordKind {
-    pub const ALL: [BadRecordKind; 7] = [
+    pub const ALL: [BadRecordKind; 8] = [
         BadRecordKind::MalformedJson,
         BadRecordKind::ActionWithoutDocument,
         BadRecordKind::DocumentWithoutAction,
@@ -31,6 +34,7 @@ impl BadRecordKind {
         BadRecordKind::LineTooLong,
         BadRecordKind::MalformedXml,
         BadRecordKind::NotRendered,
+        BadRecordKind::IncompletePage,
     ];
 
     /// A stable snake_case name, used in logs and the run summary.
@@ -43,6 +47,7 @@ impl BadRecordKind {
             BadRecordKind::LineTooLong => "line_too_long",
             BadRecordKind::MalformedXml => "malformed_xml",
             BadRecordKind::NotRendered => "not_rendered",
+            BadRecordKind::IncompletePage => "incomplete_page",
         }
     }
 }

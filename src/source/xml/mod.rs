@@ -231,6 +231,21 @@ fn push_page(decoder: &mut PageDecoder, bytes: &[u8], stats: &ReadStats) -> Resu
         )
     })?;
     let page = page::parse_page(xml).map_err(|e| (BadRecordKind::MalformedXml, e))?;
+    let missing: Vec<&str> = [
+        ("<id>", page.id.is_none()),
+        ("<ns>", page.namespace.is_none()),
+        ("<revision> with an <id>", page.revision_id.is_none()),
+    ]
+    .into_iter()
+    .filter_map(|(element, absent)| absent.then_some(element))
+    .collect();
+    if !missing.is_empty() {
+        let title = page.title.as_deref().unwrap_or_default();
+        return Err((
+            BadRecordKind::IncompletePage,
+            format!("page {title:?} has no {}", missing.join(", no ")),
+        ));
+    }
     match decoder.push(&page) {
         PageOutcome::Row => {}
         PageOutcome::RowNotRendered => {

@@ -7,9 +7,10 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
+use tokio::sync::oneshot;
 use tracing_subscriber::EnvFilter;
 
-use crate::interrupt;
+use crate::interrupt::{self, Interruption};
 use crate::job::{Job, JobConfig};
 use crate::progress::ProgressMode;
 use crate::runtime::{default_memory_limit, parse_memory_limit, parse_size, RuntimeSettings};
@@ -247,27 +248,39 @@ impl JobArgs {
     }
 }
 
-/// Runs the command line; the process exit code.
+/// Runs the command line of this process, interrupted by SIGTERM/SIGINT;
+/// the process exit code.
 pub fn main() -> ExitCode {
-    crate::runtime::limit_malloc_arenas();
-    let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
-        Ok(runtime) => runtime,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
     let interrupted = match interrupt::listen() {
         Ok(receiver) => receiver,
         Err(e) => {
             eprintln!("error: cannot listen for SIGTERM: {e}");
             return ExitCode::FAILURE;
+        }
+    };
+    ExitCode::from(main_with(std::env::args_os(), interrupted))
+}
+
+/// Runs the command line `args` (`args[0]` is the program name), stopping
+/// tidily when `interrupted` completes; the exit code. The binary hands in
+/// its signal listener; an embedding host (Python) hands in its own.
+pub fn main_with<I, T>(args: I, interrupted: oneshot::Receiver<Interruption>) -> u8
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    crate::runtime::limit_malloc_arenas();
+    let cli = Cli::parse_from(args);
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return 1;
         }
     };
     let outcome = runtime.block_on(async {
@@ -277,14 +290,14 @@ pub fn main() -> ExitCode {
         }
     });
     let code = match outcome {
-        Ok(Ok(())) => ExitCode::SUCCESS,
+        Ok(Ok(())) => 0,
         Ok(Err(e)) if e.downcast_ref::<UsageError>().is_some() => {
             eprintln!("error: {}", error_chain(&e));
-            ExitCode::from(2)
+            2
         }
         Ok(Err(e)) => {
             eprintln!("error: {}", error_chain(&e));
-            ExitCode::FAILURE
+            1
         }
         Err(signal) => {
             // The run's future is gone: no new work starts. Remove what was
@@ -294,7 +307,7 @@ pub fn main() -> ExitCode {
                 "error: interrupted by {signal}: {committed} splits committed, {discarded} in flight discarded; \
                  rerun the same command to resume"
             );
-            ExitCode::from(signal.exit_code())
+            signal.exit_code()
         }
     };
     // Reader threads notice their consumers are gone within a batch; do not

@@ -21,6 +21,9 @@ pub struct Interruption {
 }
 
 impl Interruption {
+    pub const SIGTERM: Interruption = Interruption { signal: SIGTERM };
+    pub const SIGINT: Interruption = Interruption { signal: SIGINT };
+
     /// 128 + the signal number, as shells report a death by signal.
     pub fn exit_code(self) -> u8 {
         (128 + self.signal).clamp(0, 255) as u8

@@ -14,8 +14,11 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{anyhow, bail, Context, Result};
+use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::util::pretty::pretty_format_batches;
-use datafusion::logical_expr::LogicalPlan;
+use datafusion::datasource::MemTable;
+use datafusion::execution::SendableRecordBatchStream;
+use datafusion::logical_expr::{DdlStatement, LogicalPlan};
 use datafusion::physical_plan::{collect, displayable, ExecutionPlan, ExecutionPlanProperties};
 use datafusion::prelude::{SessionConfig, SessionContext};
 use datafusion::sql::parser::{CopyToSource, CopyToStatement, DFParser, Statement};
@@ -410,6 +413,31 @@ impl Job {
             .await
             .map_err(|e| explain_spill_error(e, &self.config.runtime))?;
         Ok(())
+    }
+
+    /// Runs every statement of `sql` but the last, which must be a query,
+    /// and returns the last one's rows as a stream (the Python API): rows
+    /// are produced as they are read, `LIMIT` stops reading early.
+    pub async fn query_stream(&self, sql: &str) -> Result<SendableRecordBatchStream> {
+        let mut statements = self.parse_text(sql, "the query")?;
+        let Some(last) = statements.pop() else {
+            bail!("the query: no SQL statements");
+        };
+        if matches!(last.statement, Statement::CopyTo(_)) {
+            bail!(
+                "{} writes files and returns no rows: run it with wikitok.run",
+                last.label
+            );
+        }
+        self.run_statements(statements)
+            .await
+            .map_err(|e| explain_spill_error(e, &self.config.runtime))?;
+        let plan = self
+            .logical_plan(last.statement)
+            .await
+            .with_context(|| last.label.clone())?;
+        let frame = self.ctx.execute_logical_plan(plan).await?;
+        Ok(frame.execute_stream().await?)
     }
 
     async fn logical_plan(&self, statement: Statement) -> Result<LogicalPlan> {

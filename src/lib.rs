@@ -14,9 +14,11 @@
 //! - [`shard`]: scale-out over machines; [`shuffle`]: `shuffle_key` for seeded shuffles;
 //! - [`progress`], [`summary`]: what a run reports;
 //! - [`cli`]: the command line; [`head`]: `wikitok head`; [`interrupt`]: SIGTERM;
+//! - [`embed`]: the job inside another program (the Python module, `python/`);
 //! - `fuzzing`: the bodies of the cargo-fuzz targets in `fuzz/`.
 
 pub mod cli;
+pub mod embed;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod head;

@@ -1,0 +1,75 @@
+//! The Python package, as a user gets it: `pip install .` of this checkout
+//! into a fresh venv (maturin builds the extension, reusing this build's
+//! compiled dependencies through CARGO_TARGET_DIR), then pytest runs
+//! tests/python_api/ against it — the `wikitok` console script beside the
+//! cargo-built binary, and the module feeding DuckDB, polars, pyarrow and
+//! HF `datasets`.
+
+mod common;
+
+use std::process::Command;
+
+use common::*;
+
+/// The environment of a user's shell rather than the one cargo gives a test
+/// process: the variables cargo sets for tests (`CARGO_*`, `OUT_DIR`, an
+/// extended `LD_LIBRARY_PATH`) would reach the nested cargo under maturin,
+/// change the fingerprints of crates that read them at build time, and
+/// compile DataFusion a second time.
+fn as_a_users_shell(command: &mut Command) {
+    for (key, _) in std::env::vars_os() {
+        let name = key.to_string_lossy();
+        let set_by_cargo = (name.starts_with("CARGO") && name != "CARGO_HOME")
+            || ["OUT_DIR", "LD_LIBRARY_PATH", "RUSTC", "RUSTDOC"].contains(&name.as_ref());
+        if set_by_cargo {
+            command.env_remove(&key);
+        }
+    }
+}
+
+#[test]
+fn pip_install_gives_the_command_and_the_module_and_pytest_passes() {
+    let root = repo_root();
+    let venv = root.join("target").join("python-api-venv");
+    let _ = std::fs::remove_dir_all(&venv);
+    let status = Command::new("python3")
+        .args(["-m", "venv"])
+        .arg(&venv)
+        .status()
+        .unwrap();
+    assert!(status.success(), "python3 -m venv failed");
+    let python = venv.join("bin").join("python");
+    let pip = |args: &[&str]| {
+        let mut command = Command::new(&python);
+        as_a_users_shell(&mut command);
+        let status = command
+            .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check"])
+            .args(args)
+            .current_dir(&root)
+            .env("CARGO_TARGET_DIR", root.join("target"))
+            .status()
+            .unwrap();
+        assert!(status.success(), "pip install {args:?} failed");
+    };
+    pip(&["-r", "tests/python_api/requirements.txt"]);
+    pip(&["."]);
+
+    let pytest = Command::new(&python)
+        .args(["-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/python_api"])
+        .current_dir(&root)
+        .env("WIKITOK_BINARY", env!("CARGO_BIN_EXE_wikitok"))
+        .env("WIKITOK_SCRATCH", scratch("python-api"))
+        .env("HF_DATASETS_OFFLINE", "1")
+        .env("HF_HUB_OFFLINE", "1")
+        .output()
+        .unwrap();
+    let report = format!(
+        "{}{}",
+        String::from_utf8_lossy(&pytest.stdout),
+        String::from_utf8_lossy(&pytest.stderr)
+    );
+    eprintln!("{report}");
+    // pytest's exit code 5: no tests collected — a broken test directory, not a pass.
+    assert_ne!(pytest.status.code(), Some(5), "pytest collected no tests:\n{report}");
+    assert!(pytest.status.success(), "pytest failed:\n{report}");
+}

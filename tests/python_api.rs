@@ -12,15 +12,28 @@ use std::process::Command;
 use common::*;
 
 /// The environment of a user's shell rather than the one cargo gives a test
-/// process: the variables cargo sets for tests (`CARGO_*`, `OUT_DIR`, an
-/// extended `LD_LIBRARY_PATH`) would reach the nested cargo under maturin,
-/// change the fingerprints of crates that read them at build time, and
-/// compile DataFusion a second time.
+/// process: the variables cargo sets for tests (`CARGO_PKG_*`,
+/// `CARGO_MANIFEST_DIR`, `OUT_DIR`, an extended `LD_LIBRARY_PATH`, ...) would
+/// reach the nested cargo under maturin; ring's build script declares
+/// `rerun-if-env-changed` on some of them, so ring and everything above it
+/// (object_store, all of DataFusion) would be compiled a second time.
+/// Cargo settings a user gives through the environment (`CARGO_HOME`,
+/// `CARGO_NET_*`, ...) stay.
 fn as_a_users_shell(command: &mut Command) {
+    const SET_FOR_TESTS: &[&str] = &[
+        "CARGO_PKG_",
+        "CARGO_MANIFEST_",
+        "CARGO_CRATE_",
+        "CARGO_BIN_",
+        "CARGO_PRIMARY_PACKAGE",
+        "CARGO_TARGET_TMPDIR",
+        "CARGO_RUSTC_CURRENT_DIR",
+    ];
     for (key, _) in std::env::vars_os() {
         let name = key.to_string_lossy();
-        let set_by_cargo = (name.starts_with("CARGO") && name != "CARGO_HOME")
-            || ["OUT_DIR", "LD_LIBRARY_PATH", "RUSTC", "RUSTDOC"].contains(&name.as_ref());
+        let set_by_cargo = name == "CARGO"
+            || ["OUT_DIR", "LD_LIBRARY_PATH"].contains(&name.as_ref())
+            || SET_FOR_TESTS.iter().any(|prefix| name.starts_with(prefix));
         if set_by_cargo {
             command.env_remove(&key);
         }

@@ -75,7 +75,9 @@ class Query:
     def __init__(self, query, **options):
         self.query = query
         self.options = options
-        self._argv = [query, "--quiet", *_arguments(options)]
+        # No --quiet here: the native side never shows progress for a query,
+        # and a second --quiet (quiet=True) would be a usage error.
+        self._argv = [query, *_arguments(options)]
 
     def reader(self):
         """A fresh run's rows as a ``pyarrow.RecordBatchReader``."""

@@ -112,7 +112,9 @@ def test_limit_stops_reading_early():
     with pytest.raises(wikitok.WikitokError, match="bad record"):
         wikitok.sql("SELECT title FROM pages", input=str(directory), max_bad_records=0, partitions=1).to_arrow()
     # ... LIMIT 3 never reaches it.
-    rows = wikitok.sql("SELECT title FROM pages LIMIT 3", input=str(directory), max_bad_records=0, partitions=1)
+    rows = wikitok.sql(
+        "SELECT title FROM pages LIMIT 3", input=str(directory), max_bad_records=0, partitions=1, quiet=True
+    )
     assert len(rows.to_arrow()) == 3
 
 

@@ -1,6 +1,9 @@
 //! Criterion benchmarks: decoding (MB/s of JSON for bz2, gz, plain), bzip2
-//! decompression alone (wikitok's decoder vs libbz2), the
+//! decompression alone (wikitok's decoder vs libbz2), wikitext rendering
+//! (MB/s of wikitext, with and without template expansion), the
 //! tokenize UDF (tokens/s), and the whole job (pages/s).
+//!
+//!   cargo bench --bench pipeline -- render
 //!
 //!   cargo bench --bench pipeline
 //!   WIKITOK_BENCH_DUMP=/tmp/d50 cargo bench --bench pipeline -- end_to_end
@@ -24,6 +27,7 @@ use wikitok::source::format::{DecodeOptions, DumpFormat, ReadConfig};
 use wikitok::source::stats::ReadStats;
 use wikitok::source::storage::discover_splits;
 use wikitok::tokenizer::{register_tokenizer_udfs, TokenizerBackend, TokenizerSet};
+use wikitok::wikitext;
 
 const TOKENIZER: &str = "data/samples/tokenizer/cl100k_base.tokenizer.json";
 
@@ -263,5 +267,57 @@ fn storage(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, decode, bzip2_decode, tokenize_udf, end_to_end, storage);
+/// The wikitext of every page of the English XML fixture (real pages).
+fn fixture_wikitext() -> Vec<String> {
+    let mut xml = String::new();
+    bzip2::read::MultiBzDecoder::new(
+        std::fs::File::open("tests/fixtures/xml/enwiki-20261101-pages-articles-multistream.xml.bz2").unwrap(),
+    )
+    .read_to_string(&mut xml)
+    .unwrap();
+    xml.split("<text")
+        .skip(1)
+        .filter_map(|rest| {
+            let body = &rest[rest.find('>')? + 1..];
+            let body = &body[..body.find("</text>")?];
+            Some(html_escape::decode_html_entities(body).into_owned())
+        })
+        .collect()
+}
+
+/// Rendering alone: what expanding prose templates costs on real pages.
+fn render(c: &mut Criterion) {
+    use wikitext::{Date, LinkRules, PageContext, Templates, WikiRules};
+    let pages = fixture_wikitext();
+    let bytes: usize = pages.iter().map(String::len).sum();
+    let page = PageContext {
+        title: "Page",
+        today: Date::new(2026, 11, 1).unwrap(),
+    };
+    let mut group = c.benchmark_group("render");
+    group.throughput(Throughput::Bytes(bytes as u64));
+    group.sample_size(20);
+    for (name, rules) in [
+        ("templates_expanded", WikiRules::english()),
+        (
+            "no_template_data",
+            WikiRules {
+                links: LinkRules::english(),
+                templates: Templates::default(),
+            },
+        ),
+    ] {
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                pages
+                    .iter()
+                    .map(|p| wikitext::render(p, &rules, &page).text.len())
+                    .sum::<usize>()
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, decode, bzip2_decode, render, tokenize_udf, end_to_end, storage);
 criterion_main!(benches);

@@ -20,6 +20,7 @@ use crate::sink::WriteOptions;
 use crate::source::format::ReadConfig;
 use crate::source::storage::RetryOptions;
 use crate::tokenizer::TokenizerBackend;
+use crate::wikitext::UserTemplates;
 
 /// Where the embedded sample lives, relative to the repository root.
 pub const DEFAULT_INPUT: &str = "data/samples";
@@ -172,6 +173,11 @@ pub struct JobArgs {
     /// has failed (and is resumed).
     #[arg(long, value_name = "SECONDS", default_value_t = 60.0)]
     pub read_timeout: f64,
+
+    /// MediaWiki XML: a template file (TOML, the format of data/templates/) that adds or
+    /// overrides how templates render, for every wiki or the `language` it names; repeatable.
+    #[arg(long, value_name = "FILE")]
+    pub templates: Vec<PathBuf>,
 }
 
 /// Marks errors in the command line itself; the process exits with 2 for
@@ -214,6 +220,7 @@ impl JobArgs {
                 max_bad_records: self.max_bad_records,
                 max_line_bytes: usize::try_from(parse_size(&self.max_line_size).context("--max-line-size")?)
                     .unwrap_or(usize::MAX),
+                templates: UserTemplates::load(&self.templates).context("--templates")?,
                 ..ReadConfig::default()
             },
             write: WriteOptions {

@@ -259,3 +259,135 @@ fn pages_without_id_namespace_or_revision_are_counted_bad_records() {
         );
     }
 }
+
+/// A file whose pages come without `<siteinfo>` is refused with an error
+/// naming the file and what is missing, not read with guessed namespaces.
+#[test]
+fn a_dump_without_siteinfo_is_refused() {
+    let dir = scratch("xml-no-siteinfo");
+    let dump = dir.join("testwiki-20261101-pages-articles.xml");
+    std::fs::write(
+        &dump,
+        "<mediawiki xml:lang=\"en\">\n  <page>\n    <title>T</title>\n    <ns>0</ns>\n    <id>1</id>\n    \
+         <revision>\n      <id>7</id>\n      <text xml:space=\"preserve\">Words.</text>\n    </revision>\n  </page>\n</mediawiki>\n",
+    )
+    .unwrap();
+    let run = tokenize_sql(dump.to_str().unwrap(), dir.join("out").to_str().unwrap(), &[]);
+    assert!(!run.status.success());
+    let message = stderr(&run);
+    assert!(
+        message.contains("no <siteinfo>") && message.contains(dump.to_str().unwrap()),
+        "{message}"
+    );
+    assert!(!dir.join("out").join("_SUCCESS").exists());
+}
+
+/// Prose templates render through the whole job, with the wiki's language
+/// (its `xml:lang`), the dump's date from the file name, and a user's
+/// `--templates` file.
+#[test]
+fn prose_templates_render_in_the_wikis_language() {
+    let dir = scratch("xml-templates");
+    let page = |id: u32, title: &str, text: &str| {
+        format!(
+            "  <page>\n    <title>{title}</title>\n    <ns>0</ns>\n    <id>{id}</id>\n    <revision>\n      <id>{id}0</id>\n      \
+             <timestamp>2020-01-01T00:00:00Z</timestamp>\n      <text xml:space=\"preserve\">{text}</text>\n    </revision>\n  </page>\n"
+        )
+    };
+    let dump = |lang: &str, pages: &str| {
+        format!(
+            "<mediawiki xml:lang=\"{lang}\">\n  <siteinfo>\n    <dbname>{lang}wiki</dbname>\n    <namespaces>\n      \
+             <namespace key=\"10\" case=\"first-letter\">Modèle</namespace>\n    </namespaces>\n  </siteinfo>\n{pages}</mediawiki>\n"
+        )
+    };
+    let english = dir.join("enwiki-20240601-pages-articles.xml");
+    std::fs::write(
+        &english,
+        dump(
+            "en",
+            &page(
+                1,
+                "Einstein",
+                "Born {{birth date and age|1879|3|14}}, he walked {{convert|10|km|mi}} \
+                 ({{lang|de|''zu Fuß''}}) {{my note|home}}.{{Infobox person|name=X}}",
+            ),
+        ),
+    )
+    .unwrap();
+    let french = dir.join("frwiki-20240601-pages-articles.xml");
+    std::fs::write(
+        &french,
+        dump(
+            "fr",
+            &page(
+                2,
+                "Paris",
+                "Le {{date|1|3|1879}}, au {{s-|XIX}}, {{unité|1200|m}} et {{Modèle:nombre|2145906|habitants}}.",
+            ),
+        ),
+    )
+    .unwrap();
+    let mine = dir.join("mine.toml");
+    std::fs::write(&mine, "[templates]\n\"my note\" = \"at {{{1}}}\"\n").unwrap();
+    let sql = dir.join("text.sql");
+    std::fs::write(
+        &sql,
+        "COPY (SELECT page_id, text FROM pages) TO '${output}/text' STORED AS PARQUET;",
+    )
+    .unwrap();
+    let out = dir.join("out");
+    let run = wikitok(&[
+        "run",
+        sql.to_str().unwrap(),
+        "--input",
+        english.to_str().unwrap(),
+        "--input",
+        french.to_str().unwrap(),
+        "--templates",
+        mine.to_str().unwrap(),
+        "--output",
+        out.to_str().unwrap(),
+        "-q",
+    ]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let texts = page_texts(&out.join("text"));
+    assert_eq!(
+        texts[&1],
+        "Born March 14, 1879 (age 145), he walked 10 kilometres (6.2 mi) (zu Fuß) at home."
+    );
+    assert_eq!(
+        texts[&2],
+        "Le 1er mars 1879, au XIXe siècle, 1 200 m et 2 145 906 habitants."
+    );
+
+    let broken = dir.join("broken.toml");
+    std::fs::write(&broken, "[templates]\nx = { builtin = \"nope\" }\n").unwrap();
+    let refused = wikitok(&[
+        "run",
+        sql.to_str().unwrap(),
+        "--input",
+        english.to_str().unwrap(),
+        "--templates",
+        broken.to_str().unwrap(),
+        "--output",
+        out.to_str().unwrap(),
+        "-q",
+    ]);
+    assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
+    assert!(stderr(&refused).contains("broken.toml"), "{}", stderr(&refused));
+}
+
+/// `page_id` → `text` of every Parquet file under `dir`.
+fn page_texts(dir: &std::path::Path) -> std::collections::BTreeMap<i64, String> {
+    let mut texts = std::collections::BTreeMap::new();
+    for file in parquet_files(dir) {
+        for batch in read_parquet(&file) {
+            let ids = batch.column_by_name("page_id").unwrap().as_primitive::<Int64Type>();
+            let text = batch.column_by_name("text").unwrap().as_string::<i32>();
+            for row in 0..batch.num_rows() {
+                texts.insert(ids.value(row), text.value(row).to_string());
+            }
+        }
+    }
+    texts
+}

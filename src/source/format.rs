@@ -68,6 +68,8 @@ pub struct ReadConfig {
     pub max_bad_records: u64,
     /// A sample run (`--max-pages`): stop each split after this many pages.
     pub max_pages_per_split: Option<u64>,
+    /// MediaWiki XML: the user's template files (`--templates`).
+    pub templates: crate::wikitext::UserTemplates,
 }
 
 impl Default for ReadConfig {
@@ -78,6 +80,7 @@ impl Default for ReadConfig {
             max_line_bytes: 256 << 20,
             max_bad_records: 1000,
             max_pages_per_split: None,
+            templates: crate::wikitext::UserTemplates::default(),
         }
     }
 }

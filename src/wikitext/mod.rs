@@ -4,9 +4,10 @@
 //! What people train on is prose, so the renderer keeps what a reader of the
 //! page sees and that the wikitext itself holds: paragraphs, headings and
 //! list items as lines, link labels, the text inside formatting. It drops
-//! what templates would produce (templates are not expanded: that needs the
-//! whole template namespace and a Lua runtime), references, tables, maths,
-//! galleries, comments, file/image links and category/interlanguage links.
+//! the templates that write prose (dates, quantities, language wrappers —
+//! see [`templates`]) and drops every other template (infoboxes, navboxes,
+//! citations), references, tables, maths, galleries, comments, file/image
+//! links and category/interlanguage links.
 //!
 //! It is a sequence of linear passes over the page, not a parse tree, so no
 //! page can make it slow: every bracket pair is matched with one stack pass,
@@ -15,7 +16,9 @@
 //!
 //! - [`preprocess`]: comments, `<nowiki>`/`<pre>` (their content protected
 //!   from the later passes), extension tags whose content is dropped;
-//! - [`blocks`]: templates, parser functions and tables;
+//! - [`templates`]: templates, parser functions and magic words expanded
+//!   (known prose templates) or dropped (all others), within a page budget;
+//! - [`blocks`]: tables (and stray template markup);
 //! - [`links`]: `[[wikilinks]]` and `[external links]`, and which targets
 //!   are categories, files, interwiki or interlanguage links;
 //! - [`quotes`]: MediaWiki's bold/italic apostrophe rules;
@@ -25,8 +28,10 @@ pub mod blocks;
 pub mod links;
 pub mod preprocess;
 pub mod quotes;
+pub mod templates;
 
 pub use links::{LinkRules, PageLinks, WikiNamespace};
+pub use templates::{Date, PageContext, Templates, UserTemplates};
 
 /// Labels of links inside labels (`[[File:x|a [[b|c]]]]`) are rendered to
 /// this depth; deeper brackets are dropped.
@@ -44,13 +49,31 @@ pub struct Rendered {
     pub headings: Vec<String>,
 }
 
-/// Renders `source` (wikitext) to plain text.
-pub fn render(source: &str, rules: &LinkRules) -> Rendered {
+/// How a wiki's pages read: its links and its templates.
+#[derive(Debug, Clone)]
+pub struct WikiRules {
+    pub links: LinkRules,
+    pub templates: Templates,
+}
+
+impl WikiRules {
+    /// The English Wikipedia's.
+    pub fn english() -> WikiRules {
+        WikiRules {
+            links: LinkRules::english(),
+            templates: Templates::english(),
+        }
+    }
+}
+
+/// Renders `source` (wikitext) of the page `page` to plain text.
+pub fn render(source: &str, rules: &WikiRules, page: &PageContext) -> Rendered {
     let protected = preprocess::strip_comments_and_protect_nowiki(source);
     let without_tags = preprocess::drop_tag_blocks(&protected, &[preprocess::NOT_WIKITEXT, preprocess::NOT_PROSE]);
-    let without_blocks = blocks::drop_templates_and_tables(&without_tags);
+    let expanded = templates::expand(&without_tags, &rules.templates, page);
+    let without_blocks = blocks::drop_templates_and_tables(&expanded);
     let mut inline = String::with_capacity(without_blocks.len());
-    links::render_links(&without_blocks, rules, &mut inline, 0);
+    links::render_links(&without_blocks, &rules.links, &mut inline, 0);
     let without_html = preprocess::strip_html_tags(&inline);
     render_lines(&without_html)
 }
@@ -168,8 +191,19 @@ fn behaviour_switch_len(rest: &str) -> Option<usize> {
 mod tests {
     use super::*;
 
+    fn page() -> PageContext<'static> {
+        PageContext {
+            title: "Test page",
+            today: Date::new(2026, 12, 1).unwrap(),
+        }
+    }
+
+    fn english(source: &str) -> Rendered {
+        render(source, &WikiRules::english(), &page())
+    }
+
     fn text(source: &str) -> String {
-        render(source, &LinkRules::english()).text
+        english(source).text
     }
 
     #[test]
@@ -203,9 +237,8 @@ mod tests {
 
     #[test]
     fn lines_headings_and_opening_text() {
-        let page = render(
+        let page = english(
             "Intro ''one''.\n\n* item [[a|A]]\n# two\n== History ==\nOld.\n=== Early '''days''' ===\nx\n{|\n| cell\n|}\nafter",
-            &LinkRules::english(),
         );
         assert_eq!(
             page.text,
@@ -213,6 +246,29 @@ mod tests {
         );
         assert_eq!(page.opening_text, "Intro one.\nitem A\ntwo");
         assert_eq!(page.headings, ["History", "Early days"]);
+    }
+
+    /// Prose templates become their text and go through the later passes
+    /// (links, quotes); the rest are dropped with their arguments.
+    #[test]
+    fn prose_templates_are_rendered_in_place() {
+        assert_eq!(
+            text("In {{as of|2020|5|lc=y}}, {{lang|la|''[[Carpe diem|carpe]]''}} {{nowrap|{{convert|3|mi|km}}}} away.{{Cite web|title=[[T]]}}"),
+            "In as of May 2020, carpe 3 miles (4.8 km) away."
+        );
+        assert_eq!(
+            text("{{Infobox person|born={{birth date|1879|3|14}}}}\n'''A''' ({{Birth date|1879|3|14|df=yes}} – {{death date and age|1955|4|18|1879|3|14}}) was."),
+            "A (14 March 1879 – April 18, 1955 (aged 76)) was."
+        );
+        assert_eq!(
+            text("{{ill|Otto Stern|de}} met {{PAGENAME}}."),
+            "Otto Stern met Test page."
+        );
+        // Spaces that #if would trim are written &#32; in the data files.
+        assert_eq!(
+            text("{{nihongo|Tokyo Tower|東京タワー|Tōkyō tawā}}, {{HMS|Victory}}"),
+            "Tokyo Tower (東京タワー, Tōkyō tawā), HMS Victory"
+        );
     }
 
     #[test]
@@ -276,7 +332,7 @@ mod tests {
                 state ^= state << 17;
                 source.push_str(pieces[(state % pieces.len() as u64) as usize]);
             }
-            let page = render(&source, &LinkRules::english());
+            let page = english(&source);
             for markup in ["[[", "]]", "{{", "}}", "<ref", "<!--"] {
                 assert!(
                     !page.text.contains(markup),
@@ -291,7 +347,7 @@ mod tests {
     #[test]
     fn deep_nesting_is_bounded() {
         let source = format!("{}x{}", "[[a|".repeat(50_000), "]]".repeat(50_000));
-        let page = render(&source, &LinkRules::english());
+        let page = english(&source);
         assert!(!page.text.contains("[["));
         let braces = format!("{}x{}", "{{".repeat(100_000), "}}".repeat(100_000));
         assert_eq!(text(&braces), "");

@@ -16,7 +16,7 @@ use super::siteinfo::SiteInfo;
 use crate::source::columns::ColumnBuilder;
 use crate::source::format::DecodeOptions;
 use crate::source::schema::PAGE_COLUMNS;
-use crate::wikitext::{self, LinkRules, PageLinks, Rendered};
+use crate::wikitext::{self, Date, PageContext, PageLinks, Rendered, Templates, UserTemplates, WikiRules};
 
 /// Wikitext longer than this is not rendered (`text` null, counted): real
 /// pages stay under MediaWiki's 2 MiB limit, and the renderer is linear, but
@@ -89,7 +89,11 @@ pub struct PageDecoder {
     schema: SchemaRef,
     builders: Vec<ColumnBuilder>,
     site: SiteInfo,
-    rules: LinkRules,
+    rules: WikiRules,
+    /// "Today" for `CURRENTYEAR` and ages: the dump's date (from its file
+    /// name), else each page's revision date — never the clock, so a re-run
+    /// renders the same text.
+    dump_date: Option<Date>,
     wants_rendering: bool,
     wants_links: bool,
     rows: usize,
@@ -97,7 +101,7 @@ pub struct PageDecoder {
 }
 
 impl PageDecoder {
-    pub fn new(options: &DecodeOptions, site: SiteInfo) -> Self {
+    pub fn new(options: &DecodeOptions, site: SiteInfo, templates: &UserTemplates, dump_date: Option<Date>) -> Self {
         let fields: Vec<Field> = options
             .projection
             .iter()
@@ -122,7 +126,15 @@ impl PageDecoder {
                 .iter()
                 .map(|&i| ColumnBuilder::new(PAGE_COLUMNS[i].kind))
                 .collect(),
-            rules: site.link_rules(),
+            rules: WikiRules {
+                links: site.link_rules(),
+                templates: Templates::for_wiki(
+                    site.language.as_deref(),
+                    site.namespaces.get(&10).map(|ns| ns.name.as_str()),
+                    templates,
+                ),
+            },
+            dump_date,
             site,
             wants_rendering: projected(&["text", "opening_text", "heading"]),
             wants_links: projected(&["category", "outgoing_link"]),
@@ -150,21 +162,28 @@ impl PageDecoder {
         let source = page.text.as_deref().filter(|_| is_wikitext);
         let too_long = source.is_some_and(|s| s.len() > MAX_RENDERED_BYTES);
         let renderable = source.filter(|_| !too_long);
-        let rendered: Option<Rendered> = match renderable {
-            Some(source) if self.wants_rendering && page.redirect.is_none() => {
-                Some(wikitext::render(source, &self.rules))
-            }
-            _ => None,
-        };
-        let links: Option<PageLinks> = match renderable {
-            Some(source) if self.wants_links => Some(wikitext::page_links(source, &self.rules)),
-            _ => None,
-        };
         let namespace = page.namespace.unwrap_or(0);
         let title = page
             .title
             .as_deref()
             .map(|t| self.site.title_without_namespace(namespace, t));
+        let rendered: Option<Rendered> = match renderable {
+            Some(source) if self.wants_rendering && page.redirect.is_none() => {
+                let context = PageContext {
+                    title: title.unwrap_or_default(),
+                    today: self
+                        .dump_date
+                        .or_else(|| page.timestamp.as_deref().and_then(Date::from_compact))
+                        .unwrap_or(wikitext::templates::UNDATED),
+                };
+                Some(wikitext::render(source, &self.rules, &context))
+            }
+            _ => None,
+        };
+        let links: Option<PageLinks> = match renderable {
+            Some(source) if self.wants_links => Some(wikitext::page_links(source, &self.rules.links)),
+            _ => None,
+        };
         for (builder, &column) in self.builders.iter_mut().zip(&self.columns) {
             self.bytes += match (column, builder) {
                 (Column::PageId, ColumnBuilder::Int64(b)) => append_i64(b, page.id),

@@ -119,10 +119,15 @@ impl DumpFormat for MediaWikiXml {
             None => {
                 let text = String::from_utf8_lossy(&preamble);
                 check_is_xml_dump(&text).map_err(|what| ReadError::Failed(format!("{path}: {what}")))?;
+                if let Some(first_page) = first {
+                    check_has_siteinfo(&text, first_page)
+                        .map_err(|what| ReadError::Failed(format!("{path}: {what}")))?;
+                }
                 SiteInfo::parse(&text)
             }
         };
-        let mut decoder = PageDecoder::new(options, site);
+        let dump_date = crate::wikitext::templates::date_in_file_name(path);
+        let mut decoder = PageDecoder::new(options, site, &config.templates, dump_date);
         let sample_limit = config
             .max_pages_per_split
             .map(|n| usize::try_from(n).unwrap_or(usize::MAX));
@@ -288,6 +293,19 @@ fn check_is_xml_dump(preamble: &str) -> Result<(), String> {
     let shown: String = head.chars().take(40).collect();
     Err(format!(
         "not a MediaWiki XML dump: it starts with {shown:?}, expected <mediawiki"
+    ))
+}
+
+/// A file whose pages come without `<siteinfo>` (a hand-cut or truncated
+/// export) cannot be read like its wiki — no name, language or namespace
+/// names — so it is refused rather than read with guesses.
+fn check_has_siteinfo(preamble: &str, first_page: u64) -> Result<(), String> {
+    if preamble.contains("<siteinfo") {
+        return Ok(());
+    }
+    Err(format!(
+        "corrupt MediaWiki XML dump: no <siteinfo> before the first <page> (decompressed byte {first_page}); \
+         the wiki's name, language and namespaces are unknown"
     ))
 }
 

@@ -634,23 +634,14 @@ fn summarize(statement: &Statement) -> String {
 /// spreading of batches, no limit — so that the shards of a run, each
 /// scanning its share of the splits, together produce exactly its rows.
 fn works_page_by_page(plan: &Arc<dyn ExecutionPlan>) -> bool {
-    use datafusion::physical_plan::coop::CooperativeExec;
-    use datafusion::physical_plan::filter::FilterExec;
-    use datafusion::physical_plan::projection::ProjectionExec;
     use datafusion::physical_plan::repartition::RepartitionExec;
-    use datafusion::physical_plan::unnest::UnnestExec;
     use datafusion::physical_plan::Partitioning;
 
     let node = plan.as_ref();
     let spreads_batches = node
         .downcast_ref::<RepartitionExec>()
         .is_some_and(|r| matches!(r.partitioning(), Partitioning::RoundRobinBatch(_)));
-    let row_by_row = node.is::<PagesScanExec>()
-        || node.is::<ProjectionExec>()
-        || node.is::<FilterExec>()
-        || node.is::<CooperativeExec>()
-        || node.is::<UnnestExec>()
-        || spreads_batches;
+    let row_by_row = node.is::<PagesScanExec>() || crate::sink::writer::works_row_by_row(node) || spreads_batches;
     row_by_row && node.fetch().is_none() && plan.children().into_iter().all(works_page_by_page)
 }
 

@@ -118,6 +118,15 @@ fn part_prefix(shard_tag: Option<&str>) -> String {
     }
 }
 
+/// Operators that turn each input row into output rows of the same
+/// partition, on their own (projection, filter, unnest, cooperative
+/// yielding): a partition's output depends only on that partition's input.
+/// The writer names files by split through them, and a sharded run may
+/// run them on its share of the pages.
+pub fn works_row_by_row(node: &dyn ExecutionPlan) -> bool {
+    node.is::<ProjectionExec>() || node.is::<FilterExec>() || node.is::<CooperativeExec>() || node.is::<UnnestExec>()
+}
+
 fn split_labels_if_partitions_are_splits(
     plan: &Arc<dyn ExecutionPlan>,
     count: usize,
@@ -128,10 +137,7 @@ fn split_labels_if_partitions_are_splits(
         if let Some(labels) = split_labels(node.as_ref()) {
             return (labels.len() == count).then_some(labels);
         }
-        let keeps_partitions = node.as_ref().is::<ProjectionExec>()
-            || node.as_ref().is::<FilterExec>()
-            || node.as_ref().is::<CooperativeExec>()
-            || node.as_ref().is::<UnnestExec>();
+        let keeps_partitions = works_row_by_row(node.as_ref());
         let children = node.children();
         if !keeps_partitions || children.len() != 1 || node.fetch().is_some() {
             return None;

@@ -534,6 +534,7 @@ mod tests {
         assert_eq!(en("{{#invoke:Foo|bar}}x"), "x");
         assert_eq!(language("fr", "{{formatnum:1234567,5}}"), "1234567,5");
         assert_eq!(language("fr", "{{formatnum:1234567.5}}"), "1 234 567,5");
+        assert_eq!(language("fr", "{{sp-|XVIII|e|et|XIX|e}}"), "XVIIIe et XIXe siècles");
         assert_eq!(language("de", "{{#time: j. F Y | 1879-03-14}}"), "14. März 1879");
         assert_eq!(language("ru", "{{#time: j xg Y | 1879-03-14}}"), "14 марта 1879");
     }

@@ -130,6 +130,118 @@ static UNITS: &[Unit] = &[
         "cu ft",
         "m3"
     ),
+    unit!(
+        &["cm3", "cc"],
+        "volume",
+        1e-6,
+        "cubic centimetre",
+        "cubic centimetres",
+        "cm3",
+        "cuin"
+    ),
+    unit!(
+        &["cuin"],
+        "volume",
+        INCH * INCH * INCH,
+        "cubic inch",
+        "cubic inches",
+        "cu in",
+        "cm3"
+    ),
+    unit!(
+        &["oilbbl", "bbl"],
+        "volume",
+        0.158987294928,
+        "barrel",
+        "barrels",
+        "bbl",
+        "m3"
+    ),
+    unit!(
+        &["sqyd"],
+        "area",
+        0.9144 * 0.9144,
+        "square yard",
+        "square yards",
+        "sq yd",
+        "m2"
+    ),
+    unit!(
+        &["sqin"],
+        "area",
+        INCH * INCH,
+        "square inch",
+        "square inches",
+        "sq in",
+        "cm2"
+    ),
+    unit!(
+        &["cm2"],
+        "area",
+        1e-4,
+        "square centimetre",
+        "square centimetres",
+        "cm2",
+        "sqin"
+    ),
+    unit!(
+        &["mi2"],
+        "area",
+        MILE * MILE,
+        "square mile",
+        "square miles",
+        "sq mi",
+        "km2"
+    ),
+    unit!(
+        &["km/s"],
+        "speed",
+        1000.0,
+        "kilometre per second",
+        "kilometres per second",
+        "km/s",
+        "mi/s"
+    ),
+    unit!(
+        &["mi/s"],
+        "speed",
+        MILE,
+        "mile per second",
+        "miles per second",
+        "mi/s",
+        "km/s"
+    ),
+    unit!(&["GW"], "power", 1e9, "gigawatt", "gigawatts", "GW", "hp"),
+    unit!(&["MPa"], "pressure", 1e6, "megapascal", "megapascals", "MPa", "psi"),
+    unit!(
+        &["atm"],
+        "pressure",
+        101325.0,
+        "standard atmosphere",
+        "standard atmospheres",
+        "atm",
+        "kPa"
+    ),
+    unit!(&["kcal"], "energy", 4184.0, "kilocalorie", "kilocalories", "kcal", "kJ"),
+    unit!(&["kJ"], "energy", 1e3, "kilojoule", "kilojoules", "kJ", "kcal"),
+    unit!(
+        &["ly"],
+        "length",
+        9.4607304725808e15,
+        "light-year",
+        "light-years",
+        "ly",
+        "km"
+    ),
+    unit!(
+        &["AU"],
+        "length",
+        1.495978707e11,
+        "astronomical unit",
+        "astronomical units",
+        "AU",
+        "km"
+    ),
     unit!(&["kg"], "mass", 1.0, "kilogram", "kilograms", "kg", "lb"),
     unit!(&["g"], "mass", 0.001, "gram", "grams", "g", "oz"),
     unit!(&["t", "tonne"], "mass", 1000.0, "tonne", "tonnes", "t", "ST"),
@@ -611,6 +723,8 @@ mod tests {
         assert_eq!(positional(&["10", "km", "mi nmi"]), "10 kilometres (6.2 mi; 5.4 nmi)");
         assert_eq!(positional(&["7", "furlong"]), "7 furlong");
         assert_eq!(positional(&["-100", "C"]), "−100 °C (−148 °F)");
+        assert_eq!(positional(&["1", "acre", "m2"]), "1 acre (4,000 m2)");
+        assert_eq!(positional(&["2", "oilbbl", "m3"]), "2 barrels (0.32 m3)");
         assert_eq!(positional(&["5", "ft", "10", "in", "m"]), "5 feet 10 inches (1.78 m)");
     }
 }

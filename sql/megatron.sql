@@ -1,7 +1,8 @@
 -- megatron.sql — Megatron-LM / NeMo / GPT-NeoX indexed datasets, shuffled.
 --
--- Writes ${output}/megatron/train/part-NNNNN.bin + .idx (one pair per
--- partition, in parallel) and ${output}/megatron/valid/ likewise, plus
+-- Writes ${output}/megatron/train/part-bNNNNN.bin + .idx (one pair per
+-- shuffle bucket, at most 64, in parallel) and ${output}/megatron/valid/
+-- likewise, plus
 -- data-path.txt in each: "TOKENS PREFIX ..." to paste into Megatron's
 -- --data-path (it blends the per-partition datasets by weight). Each document
 -- is one content page (namespace 0; a page without text is a lone EOS): its
@@ -10,11 +11,13 @@
 --
 -- Variables:
 --   -D seed=N              document order: a seeded, deterministic shuffle of
---                          the whole corpus (default 0). Same seed and
---                          --partitions → byte-identical files. Documents are
---                          hash-partitioned by a key derived from the seed and
---                          sorted by it in each partition (the sort spills to
---                          --spill-dir under a small --memory-limit).
+--                          the whole corpus (default 0). Same seed →
+--                          byte-identical files, whatever --partitions:
+--                          documents go to one of 64 buckets by a key derived
+--                          from the seed and are sorted by it in each bucket;
+--                          files are named by bucket (the file_bucket column),
+--                          not by partition (the sort spills to --spill-dir
+--                          under a small --memory-limit).
 --   -D valid_per_mille=K   ~K‰ of documents (chosen by a hash of the page id,
 --                          whatever the seed) go to valid/, the rest to train/:
 --                          disjoint, together every document once (default 0:
@@ -38,13 +41,15 @@ WHERE namespace = 0 AND redirect_target IS NULL;
 -- The window is the shuffle: rows are hash-partitioned by their bucket and
 -- sorted by their key within it.
 COPY (
-    SELECT tokens, row_number() OVER (PARTITION BY shuffle % 64 ORDER BY shuffle) AS position
+    SELECT tokens, shuffle % 64 AS file_bucket,
+           row_number() OVER (PARTITION BY shuffle % 64 ORDER BY shuffle) AS position
     FROM megatron_documents
     WHERE NOT is_valid
 ) TO '${output}/megatron/train' STORED AS MEGATRON;
 
 COPY (
-    SELECT tokens, row_number() OVER (PARTITION BY shuffle % 64 ORDER BY shuffle) AS position
+    SELECT tokens, shuffle % 64 AS file_bucket,
+           row_number() OVER (PARTITION BY shuffle % 64 ORDER BY shuffle) AS position
     FROM megatron_documents
     WHERE is_valid
 ) TO '${output}/megatron/valid' STORED AS MEGATRON;

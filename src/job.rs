@@ -37,6 +37,7 @@ use crate::sink::packed::PackedSink;
 use crate::sink::text::{CsvSink, JsonLinesSink};
 use crate::sink::{
     partition_names, write_partitions, ParquetSink, PartitionNames, SinkFormat, WriteOptions, WriteReport,
+    FILE_BUCKET_COLUMN,
 };
 use crate::source::compression::{check_bzip2_files_are_whole, split_large_files};
 use crate::source::detect::format_for_splits;
@@ -291,15 +292,21 @@ impl Job {
                     let (dir, plan, sink) = self.copy_plan(copy).await.with_context(|| statement.label.clone())?;
                     copy_targets.insert(
                         directory_key(&dir.display().to_string()),
-                        sink.file_schema(plan.schema()),
+                        sink.file_schema(without_file_bucket(plan.schema())),
                     );
                     let names = self.partition_names(&plan, sink.extension());
                     out.push_str(&format!(
-                        "ParallelWriter ({}): {} files into {} ({})\n",
+                        "ParallelWriter ({}): {} into {} ({})\n",
                         sink.extension(),
-                        names.names.len(),
+                        if is_bucketed(&plan) {
+                            format!("one file per {FILE_BUCKET_COLUMN}")
+                        } else {
+                            format!("{} files", names.names.len())
+                        },
                         dir.display(),
-                        if names.per_split {
+                        if is_bucketed(&plan) {
+                            "named by bucket, whatever the partitions"
+                        } else if names.per_split {
                             "one per input split"
                         } else {
                             "one per partition"
@@ -516,7 +523,9 @@ impl Job {
         }
         tracing::info!(
             "writing {} into {} in parallel",
-            if names.per_split {
+            if is_bucketed(&plan) {
+                format!("one file per {FILE_BUCKET_COLUMN} value")
+            } else if names.per_split {
                 format!("one file per input split ({})", names.names.len())
             } else {
                 format!("{} partitions", plan.output_partitioning().partition_count())
@@ -643,6 +652,22 @@ fn works_page_by_page(plan: &Arc<dyn ExecutionPlan>) -> bool {
         .is_some_and(|r| matches!(r.partitioning(), Partitioning::RoundRobinBatch(_)));
     let row_by_row = node.is::<PagesScanExec>() || crate::sink::writer::works_row_by_row(node) || spreads_batches;
     row_by_row && node.fetch().is_none() && plan.children().into_iter().all(works_page_by_page)
+}
+
+/// Whether a COPY's files are named by its [`FILE_BUCKET_COLUMN`].
+fn is_bucketed(plan: &Arc<dyn ExecutionPlan>) -> bool {
+    plan.schema().index_of(FILE_BUCKET_COLUMN).is_ok()
+}
+
+/// The columns a COPY writes: its query's, less the bucket that names files.
+fn without_file_bucket(schema: SchemaRef) -> SchemaRef {
+    match schema.index_of(FILE_BUCKET_COLUMN) {
+        Ok(index) => {
+            let kept: Vec<usize> = (0..schema.fields().len()).filter(|&i| i != index).collect();
+            Arc::new(schema.project(&kept).expect("indices of this schema"))
+        }
+        Err(_) => schema,
+    }
 }
 
 /// A directory as COPY targets and table locations name it: `out/x/` = `out/x`.

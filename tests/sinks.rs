@@ -66,7 +66,12 @@ fn megatron_datasets_hold_every_content_page_once_in_a_seeded_order() {
     let again = root.join("seed7-again");
     let eight = root.join("seed8");
     megatron(&seven, &["-D", "seed=7", "-D", "valid_per_mille=100"]);
-    megatron(&again, &["-D", "seed=7", "-D", "valid_per_mille=100"]);
+    // The same seed with other partitions: files are named by shuffle
+    // bucket, not by partition, so names and bytes must not change.
+    megatron(
+        &again,
+        &["-D", "seed=7", "-D", "valid_per_mille=100", "--partitions", "3"],
+    );
     megatron(&eight, &["-D", "seed=8", "-D", "valid_per_mille=100"]);
     let (train, valid) = check_megatron(&seven);
     assert!(valid > 0 && valid * 4 < train, "train {train} valid {valid}");
@@ -79,7 +84,17 @@ fn megatron_datasets_hold_every_content_page_once_in_a_seeded_order() {
     assert_eq!(
         bytes_of(&train_dir(&seven)),
         bytes_of(&train_dir(&again)),
-        "same seed, other bytes"
+        "same seed, other --partitions: other files or bytes"
+    );
+    let valid_dir = |out: &Path| out.join("megatron/valid");
+    assert_eq!(bytes_of(&valid_dir(&seven)), bytes_of(&valid_dir(&again)));
+    let names: Vec<String> = bytes_of(&train_dir(&seven)).into_iter().map(|(name, _)| name).collect();
+    assert!(
+        names.len() > 2
+            && names
+                .iter()
+                .all(|n| n.starts_with("part-b000") && n.len() == "part-b00042.bin".len()),
+        "{names:?}"
     );
     assert_ne!(
         bytes_of(&train_dir(&seven)),
@@ -209,4 +224,54 @@ fn tsv_and_json_lines_sinks_write_one_file_per_split_that_duckdb_reads_back() {
             content.iter().sum::<u64>().to_string().as_ref(),
         ],
     );
+}
+
+/// A `file_bucket` column names files by bucket; rows of a bucket that are
+/// not together in one partition are an error naming the column, never a
+/// bucket silently split over files.
+#[test]
+fn file_buckets_name_files_and_a_scattered_bucket_is_an_error() {
+    let root = scratch("sinks-file-bucket");
+    let sql = root.join("buckets.sql");
+    let write = |query: &str, partitions: &str| {
+        std::fs::write(&sql, format!("COPY ({query}) TO '${{output}}/b' STORED AS PARQUET;")).unwrap();
+        let out = root.join(format!("out-{partitions}"));
+        let _ = std::fs::remove_dir_all(&out);
+        let run = wikitok(&[
+            "run",
+            sql.to_str().unwrap(),
+            "--output",
+            out.to_str().unwrap(),
+            "--partitions",
+            partitions,
+            "-q",
+        ]);
+        (run, out.join("b"))
+    };
+    // Hash-partitioned and sorted by the bucket: one file per bucket, the
+    // bucket column not in them, the same files whatever the partitions.
+    let grouped = "SELECT page_id, page_id % 3 AS file_bucket, row_number() OVER (PARTITION BY page_id % 3 ORDER BY page_id) AS n FROM pages";
+    let (one, dir_one) = write(grouped, "1");
+    assert!(one.status.success(), "{}", stderr(&one));
+    let (three, dir_three) = write(grouped, "3");
+    assert!(three.status.success(), "{}", stderr(&three));
+    assert_eq!(
+        files_under(&dir_one),
+        ["part-b00000.parquet", "part-b00001.parquet", "part-b00002.parquet"]
+    );
+    assert_eq!(files_under(&dir_three), files_under(&dir_one));
+    for name in files_under(&dir_one) {
+        let batches = read_parquet(&dir_one.join(&name));
+        assert!(batches[0].schema().index_of("file_bucket").is_err());
+        assert_eq!(batches, read_parquet(&dir_three.join(&name)), "{name}");
+    }
+    // Not grouped: the same bucket in two partitions, or twice in one.
+    for (query, partitions) in [
+        ("SELECT page_id, 1 AS file_bucket FROM pages", "3"),
+        ("SELECT page_id, page_id % 2 AS file_bucket FROM pages", "1"),
+    ] {
+        let (run, _) = write(query, partitions);
+        assert!(!run.status.success(), "{query}");
+        assert!(stderr(&run).contains("file_bucket"), "{}", stderr(&run));
+    }
 }

@@ -18,4 +18,6 @@ pub mod writer;
 
 pub use format::{PartitionEncoder, SinkFormat};
 pub use parquet::{ParquetOptions, ParquetSink};
-pub use writer::{partition_names, write_partitions, PartitionNames, SplitLabels, WriteOptions, WriteReport};
+pub use writer::{
+    partition_names, write_partitions, PartitionNames, SplitLabels, WriteOptions, WriteReport, FILE_BUCKET_COLUMN,
+};

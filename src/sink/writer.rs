@@ -26,7 +26,11 @@ use std::collections::BTreeSet;
 use std::fs::File;
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+
+use arrow::array::{Array, AsArray};
+use arrow::datatypes::SchemaRef;
+use datafusion::common::exec_err;
 
 use datafusion::common::{DataFusionError, Result};
 use datafusion::execution::TaskContext;
@@ -38,7 +42,7 @@ use datafusion::physical_plan::{ExecutionPlan, ExecutionPlanProperties};
 use futures::StreamExt;
 use tokio::task::JoinSet;
 
-use super::format::{Encoded, SinkFiles, SinkFormat};
+use super::format::{Encoded, PartitionEncoder, SinkFiles, SinkFormat};
 use super::in_progress::{remove_leftovers, InProgressFile};
 use super::parquet::ParquetOptions;
 
@@ -165,6 +169,13 @@ pub async fn write_partitions(
 
     let mut report = WriteReport::default();
     let mut tasks = JoinSet::new();
+    // Bucket files are named like partition files (`part-` or a shard's
+    // `part-shard-00001-of-00004-`), then `b` and the bucket.
+    let bucket_prefix = match names.names.first().and_then(|n| n.rsplit_once('-')) {
+        Some((prefix, _)) if prefix.starts_with("part-shard-") => format!("{prefix}-"),
+        _ => "part-".to_string(),
+    };
+    let claimed = ClaimedBuckets::default();
     for (partition, name) in names.names.iter().enumerate() {
         let final_path = dir.join(name);
         if names.per_split && !options.overwrite && options.sample.is_none() && is_kept(format.as_ref(), &final_path) {
@@ -177,10 +188,22 @@ pub async fn write_partitions(
         let name = name.clone();
         let dir = dir.to_path_buf();
         let sample = options.sample.is_some();
+        let bucket_prefix = bucket_prefix.clone();
+        let claimed = claimed.clone();
         tasks.spawn(async move {
-            write_partition(plan, partition, task_ctx, &dir, &name, format.as_ref(), sample)
-                .await
-                .map_err(|e| e.context(format!("writing {}", dir.join(&name).display())))
+            write_partition(
+                plan,
+                partition,
+                task_ctx,
+                &dir,
+                &name,
+                &bucket_prefix,
+                claimed,
+                format.as_ref(),
+                sample,
+            )
+            .await
+            .map_err(|e| e.context(format!("writing {}", dir.join(&name).display())))
         });
     }
 
@@ -188,8 +211,8 @@ pub async fn write_partitions(
     while let Some(joined) = tasks.join_next().await {
         let outcome = joined.unwrap_or_else(|e| Err(DataFusionError::Execution(format!("writer task failed: {e}"))));
         match outcome {
-            Ok(Some(file)) => report.files_written.push(file),
-            Ok(None) => report.partitions_without_file += 1,
+            Ok(files) if files.is_empty() => report.partitions_without_file += 1,
+            Ok(files) => report.files_written.extend(files),
             Err(e) if first_error.is_none() => {
                 // Stop the other partitions; their in-progress files are
                 // removed as their tasks are dropped.
@@ -246,62 +269,163 @@ fn is_kept(format: &dyn SinkFormat, path: &Path) -> bool {
     companions_present && format.is_complete(path) && (format.records_sample() || !sample_marker(path).exists())
 }
 
+/// A query column that names output files instead of partitions: each
+/// value becomes its own file (`part-b00042.bin`), the column itself is not
+/// written. A file's name and bytes then depend on the data only, not on
+/// `--partitions` (`sql/megatron.sql` buckets its shuffle this way). Rows of
+/// a bucket must come together in one partition — a window or sort
+/// `PARTITION BY` the bucket gives that; anything else is an error, never a
+/// silently split file.
+pub const FILE_BUCKET_COLUMN: &str = "file_bucket";
+
+/// Buckets already written by some partition of one COPY.
+type ClaimedBuckets = Arc<Mutex<BTreeSet<i64>>>;
+
+/// Writes partition `partition` of `plan`: into the file `name`, or, with a
+/// [`FILE_BUCKET_COLUMN`], into one file per bucket.
+#[allow(clippy::too_many_arguments)]
 async fn write_partition(
     plan: Arc<dyn ExecutionPlan>,
     partition: usize,
     task_ctx: Arc<TaskContext>,
     dir: &Path,
     name: &str,
+    bucket_prefix: &str,
+    claimed: ClaimedBuckets,
     format: &dyn SinkFormat,
     sample: bool,
-) -> Result<Option<WrittenFile>> {
-    let in_progress = InProgressFile::create(dir, name)?;
-    let companions = format
-        .companions()
-        .iter()
-        .map(|companion| InProgressFile::create(dir, &companion_name(name, format.extension(), companion)))
-        .collect::<Result<Vec<_>>>()?;
+) -> Result<Vec<WrittenFile>> {
     let mut stream = plan.execute(partition, task_ctx)?;
-    let buffered = |file: &InProgressFile| -> Result<BufWriter<File>> {
-        let clone = file.file.try_clone().map_err(|e| io_error(&file.path, e))?;
-        Ok(BufWriter::with_capacity(1 << 20, clone))
-    };
-    let files = SinkFiles {
-        main: buffered(&in_progress)?,
-        path: in_progress.path.clone(),
-        companions: companions.iter().map(buffered).collect::<Result<_>>()?,
-        partition,
-    };
-    let mut encoder = format.create(files, stream.schema())?;
-    while let Some(batch) = stream.next().await {
-        encoder.write(&batch?)?;
-    }
-    let rows = match encoder.finish()? {
-        Encoded::File { rows } => rows,
-        Encoded::Nothing => {
-            // The in-progress files go as they are dropped; a file of this
-            // name from an earlier run is not this run's answer either.
-            remove_committed(dir, name, format)?;
-            return Ok(None);
+    let schema = stream.schema();
+    let Ok(bucket_index) = schema.index_of(FILE_BUCKET_COLUMN) else {
+        let mut file = OpenFile::create(dir, name, format, schema, partition)?;
+        while let Some(batch) = stream.next().await {
+            file.encoder.write(&batch?)?;
         }
+        return Ok(file.commit(dir, name, format, sample)?.into_iter().collect());
     };
-    // Companions first: a main file in place means its companions are too.
-    for companion in companions {
-        companion.commit()?;
+    let kept: Vec<usize> = (0..schema.fields().len()).filter(|&i| i != bucket_index).collect();
+    let file_schema = Arc::new(schema.project(&kept)?);
+    let mut written = Vec::new();
+    let mut current: Option<(i64, String, OpenFile)> = None;
+    let mut seen = BTreeSet::new();
+    while let Some(batch) = stream.next().await {
+        let batch = batch?;
+        let buckets = arrow::compute::cast(batch.column(bucket_index), &arrow::datatypes::DataType::Int64)?;
+        let buckets = buckets.as_primitive::<arrow::datatypes::Int64Type>();
+        if buckets.null_count() > 0 {
+            return exec_err!("{FILE_BUCKET_COLUMN} is null in a row: every row needs the bucket it is written to");
+        }
+        let data = batch.project(&kept)?;
+        let mut start = 0;
+        while start < batch.num_rows() {
+            let bucket = buckets.value(start);
+            let end = (start..batch.num_rows())
+                .find(|&row| buckets.value(row) != bucket)
+                .unwrap_or(batch.num_rows());
+            if current.as_ref().map(|(b, _, _)| *b) != Some(bucket) {
+                if let Some((_, name, file)) = current.take() {
+                    written.extend(file.commit(dir, &name, format, sample)?);
+                }
+                if bucket < 0 {
+                    return exec_err!("{FILE_BUCKET_COLUMN} {bucket} is negative: buckets name files, from 0");
+                }
+                if !seen.insert(bucket) {
+                    return exec_err!(
+                        "the rows of {FILE_BUCKET_COLUMN} {bucket} are not together in partition {partition}: \
+                         order them by the bucket (a window or sort PARTITION BY {FILE_BUCKET_COLUMN})"
+                    );
+                }
+                if !claimed.lock().expect("claimed buckets lock").insert(bucket) {
+                    return exec_err!(
+                        "{FILE_BUCKET_COLUMN} {bucket} appears in two partitions: \
+                         partition the query by the bucket (a window PARTITION BY {FILE_BUCKET_COLUMN})"
+                    );
+                }
+                let name = format!("{bucket_prefix}b{bucket:05}.{}", format.extension());
+                let file = OpenFile::create(dir, &name, format, file_schema.clone(), partition)?;
+                current = Some((bucket, name, file));
+            }
+            let (_, _, file) = current.as_mut().expect("opened above");
+            file.encoder.write(&data.slice(start, end - start))?;
+            start = end;
+        }
     }
-    let marker = sample_marker(&dir.join(name));
-    if !format.records_sample() && sample {
-        std::fs::write(&marker, b"").map_err(|e| io_error(&marker, e))?;
+    if let Some((_, name, file)) = current.take() {
+        written.extend(file.commit(dir, &name, format, sample)?);
     }
-    let bytes = in_progress.commit()?;
-    if !format.records_sample() && !sample && marker.exists() {
-        std::fs::remove_file(&marker).map_err(|e| io_error(&marker, e))?;
+    Ok(written)
+}
+
+/// One output file being written: its in-progress files and encoder.
+struct OpenFile {
+    in_progress: InProgressFile,
+    companions: Vec<InProgressFile>,
+    encoder: Box<dyn PartitionEncoder>,
+}
+
+impl OpenFile {
+    fn create(
+        dir: &Path,
+        name: &str,
+        format: &dyn SinkFormat,
+        schema: SchemaRef,
+        partition: usize,
+    ) -> Result<OpenFile> {
+        let in_progress = InProgressFile::create(dir, name)?;
+        let companions = format
+            .companions()
+            .iter()
+            .map(|companion| InProgressFile::create(dir, &companion_name(name, format.extension(), companion)))
+            .collect::<Result<Vec<_>>>()?;
+        let buffered = |file: &InProgressFile| -> Result<BufWriter<File>> {
+            let clone = file.file.try_clone().map_err(|e| io_error(&file.path, e))?;
+            Ok(BufWriter::with_capacity(1 << 20, clone))
+        };
+        let files = SinkFiles {
+            main: buffered(&in_progress)?,
+            path: in_progress.path.clone(),
+            companions: companions.iter().map(buffered).collect::<Result<_>>()?,
+            partition,
+        };
+        let encoder = format.create(files, schema)?;
+        Ok(OpenFile {
+            in_progress,
+            companions,
+            encoder,
+        })
     }
-    Ok(Some(WrittenFile {
-        name: name.to_string(),
-        rows,
-        bytes,
-    }))
+
+    /// Finishes the encoding and commits the file as `name` (companions
+    /// first: a main file in place means its companions are too); `None`
+    /// when the encoder made no file.
+    fn commit(self, dir: &Path, name: &str, format: &dyn SinkFormat, sample: bool) -> Result<Option<WrittenFile>> {
+        let rows = match self.encoder.finish()? {
+            Encoded::File { rows } => rows,
+            Encoded::Nothing => {
+                // The in-progress files go as they are dropped; a file of this
+                // name from an earlier run is not this run's answer either.
+                remove_committed(dir, name, format)?;
+                return Ok(None);
+            }
+        };
+        for companion in self.companions {
+            companion.commit()?;
+        }
+        let marker = sample_marker(&dir.join(name));
+        if !format.records_sample() && sample {
+            std::fs::write(&marker, b"").map_err(|e| io_error(&marker, e))?;
+        }
+        let bytes = self.in_progress.commit()?;
+        if !format.records_sample() && !sample && marker.exists() {
+            std::fs::remove_file(&marker).map_err(|e| io_error(&marker, e))?;
+        }
+        Ok(Some(WrittenFile {
+            name: name.to_string(),
+            rows,
+            bytes,
+        }))
+    }
 }
 
 /// Removes the committed file `name` in `dir` and its companions, if any.

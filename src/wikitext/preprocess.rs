@@ -275,17 +275,64 @@ pub fn strip_html_tags(source: &str) -> String {
         out.push_str(&source[copied..start]);
         if LINE_BREAKING_TAGS.contains(&tag.name) {
             out.push('\n');
-        } else {
+        } else if !INLINE_TAGS.contains(&tag.name) {
+            // A table cell or other box: its text is apart from its neighbours'.
             out.push(' ');
         }
         copied = tag.end;
         at = tag.end;
     }
     out.push_str(&source[copied..]);
-    // The space standing for an inline tag must not split a word: `a<sup>2</sup>`
-    // reads `a 2`, a fair rendering; nothing more is attempted.
     out
 }
+
+/// Tags that only style text within a line: they leave nothing, so words
+/// stay whole as a browser shows them (`CH<sub>4</sub>` → `CH4`,
+/// `10<sup>6</sup>` → `106`, as MediaWiki's own search text has them).
+const INLINE_TAGS: &[&str] = &[
+    "b",
+    "i",
+    "u",
+    "s",
+    "del",
+    "ins",
+    "big",
+    "small",
+    "sub",
+    "sup",
+    "span",
+    "font",
+    "cite",
+    "code",
+    "tt",
+    "kbd",
+    "var",
+    "samp",
+    "abbr",
+    "dfn",
+    "q",
+    "em",
+    "strong",
+    "strike",
+    "mark",
+    "ruby",
+    "rb",
+    "rp",
+    "rt",
+    "rtc",
+    "bdi",
+    "bdo",
+    "data",
+    "time",
+    "wbr",
+    "nowiki",
+    "noinclude",
+    "onlyinclude",
+    "includeonly",
+    "langconvert",
+    "translate",
+    "tvar",
+];
 
 /// One tag at `start` of the lowercased text.
 struct Tag<'a> {
@@ -379,7 +426,12 @@ mod tests {
 
     #[test]
     fn html_tags() {
-        assert_eq!(strip_html_tags("a<br/>b <span style=\"x\">c</span>"), "a\nb  c ");
+        assert_eq!(strip_html_tags("a<br/>b <span style=\"x\">c</span>"), "a\nb c");
+        assert_eq!(
+            strip_html_tags("CH<sub>4</sub> and 10<sup>6</sup> km<sup>2</sup>"),
+            "CH4 and 106 km2"
+        );
+        assert_eq!(strip_html_tags("<td>a</td><td>b</td>"), " a  b ");
         assert_eq!(strip_html_tags("a <Tab> key, 1<2"), "a <Tab> key, 1<2");
     }
 }

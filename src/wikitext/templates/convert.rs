@@ -508,7 +508,17 @@ pub fn render(args: &Args) -> String {
         };
         let convert = |written: Written| (written.value * input.factor + input.offset - output.offset) / output.factor;
         // A range is rounded as its first value is.
-        let decimals = precision_arg.unwrap_or_else(|| default_decimals(first, convert(first), input, output));
+        // `sigfig=N`: N significant figures; a precision after the units:
+        // that many decimals; else Module:Convert's default.
+        let significant = args
+            .named("sigfig")
+            .and_then(|n| n.parse::<i32>().ok())
+            .filter(|&n| n > 0);
+        let decimals = match (significant, precision_arg) {
+            (Some(figures), _) if convert(first) != 0.0 => figures - 1 - convert(first).abs().log10().floor() as i32,
+            (_, Some(decimals)) => decimals,
+            _ => default_decimals(first, convert(first), input, output),
+        };
         let converted = spelled_values(&values, &separators, |written, _| {
             format_rounded(convert(written), decimals)
         });
@@ -724,6 +734,10 @@ mod tests {
         assert_eq!(positional(&["7", "furlong"]), "7 furlong");
         assert_eq!(positional(&["-100", "C"]), "−100 °C (−148 °F)");
         assert_eq!(positional(&["1", "acre", "m2"]), "1 acre (4,000 m2)");
+        assert_eq!(
+            convert(&[("1", "100"), ("2", "km"), ("3", "mi"), ("sigfig", "3")]),
+            "100 kilometres (62.1 mi)"
+        );
         assert_eq!(positional(&["2", "oilbbl", "m3"]), "2 barrels (0.32 m3)");
         assert_eq!(positional(&["5", "ft", "10", "in", "m"]), "5 feet 10 inches (1.78 m)");
     }

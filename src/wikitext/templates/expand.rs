@@ -171,7 +171,7 @@ impl Expander<'_> {
                 let body_tree = Tree::parse(body);
                 self.nodes(&body_tree, &body_tree.root, Some(&call_args), depth + 1, out);
             }
-            Definition::Builtin(builtin) => out.push_str(&builtin.render(&call_args, self.templates)),
+            Definition::Builtin(builtin) => out.push_str(&builtin.render(&call_args)),
         }
     }
 

@@ -122,7 +122,7 @@ impl Builtin {
         }
     }
 
-    pub fn render(self, args: &expand::Args, _templates: &Templates) -> String {
+    pub fn render(self, args: &expand::Args) -> String {
         match self {
             Builtin::Convert => convert::render(args),
         }

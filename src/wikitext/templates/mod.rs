@@ -553,7 +553,10 @@ mod tests {
         assert_eq!(en("Born {{birth_date|1879|3|14}}."), "Born March 14, 1879.");
         assert_eq!(en("Born {{Template:Birth date|1879|3|14}}."), "Born March 14, 1879.");
         assert_eq!(en("{{cite web|url=x|title=y}}"), "");
-        assert_eq!(en("{{RailGauge|sg}} track in {{music|flat}}; {{Nuclide2|Carbon|14}}"), "1,435 mm (4 ft 8+1⁄2 in) standard gauge track in ♭; carbon-14");
+        assert_eq!(
+            en("{{RailGauge|sg}} track in {{music|flat}}; {{Nuclide2|Carbon|14}}"),
+            "1,435 mm (4 ft 8+1⁄2 in) standard gauge track in ♭; carbon-14"
+        );
         assert_eq!(en("{{Citation needed|date=May 2020}}"), "");
         assert_eq!(en("{{unknown template|a|b}}x"), "x");
         assert_eq!(en("{{{1|default}}} and {{{2}}}"), "default and ");

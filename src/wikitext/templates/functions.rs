@@ -253,7 +253,8 @@ fn apply(op: &str, a: f64, b: f64) -> Result<f64, ExprError> {
         "-" => a - b,
         "*" => a * b,
         "/" | "div" if b != 0.0 => a / b,
-        "mod" if b.trunc() != 0.0 => ((a.trunc() as i64) % (b.trunc() as i64)) as f64,
+        // `checked_rem`: i64::MIN mod -1 overflows.
+        "mod" => (a.trunc() as i64).checked_rem(b.trunc() as i64).ok_or(ExprError)? as f64,
         "fmod" if b != 0.0 => a % b,
         "^" => a.powf(b),
         "e" => a * 10f64.powf(b),
@@ -519,6 +520,8 @@ mod tests {
         assert_eq!(value("not 0"), Ok("1".into()));
         assert_eq!(value("2026 - 1879 - ((3 < 3) or (3 = 3 and 2 < 14))"), Ok("146".into()));
         assert_eq!(value("1/0"), Err(ExprError));
+        assert_eq!(value("5 mod 0"), Err(ExprError));
+        assert_eq!(value("-9223372036854775808 mod -1"), Err(ExprError));
         assert_eq!(value("1 +"), Err(ExprError));
         assert_eq!(value("abc"), Err(ExprError));
         assert_eq!(value(""), Ok("0".into()));

@@ -35,6 +35,7 @@ use crate::shuffle::register_shuffle_udf;
 use crate::sink::megatron::{MegatronSink, TokenDtype};
 use crate::sink::packed::PackedSink;
 use crate::sink::text::{CsvSink, JsonLinesSink};
+use crate::sink::writer::file_bucket;
 use crate::sink::{
     partition_names, write_partitions, ParquetSink, PartitionNames, SinkFormat, WriteOptions, WriteReport,
     FILE_BUCKET_COLUMN,
@@ -656,18 +657,12 @@ fn works_page_by_page(plan: &Arc<dyn ExecutionPlan>) -> bool {
 
 /// Whether a COPY's files are named by its [`FILE_BUCKET_COLUMN`].
 fn is_bucketed(plan: &Arc<dyn ExecutionPlan>) -> bool {
-    plan.schema().index_of(FILE_BUCKET_COLUMN).is_ok()
+    file_bucket(&plan.schema()).is_some()
 }
 
 /// The columns a COPY writes: its query's, less the bucket that names files.
 fn without_file_bucket(schema: SchemaRef) -> SchemaRef {
-    match schema.index_of(FILE_BUCKET_COLUMN) {
-        Ok(index) => {
-            let kept: Vec<usize> = (0..schema.fields().len()).filter(|&i| i != index).collect();
-            Arc::new(schema.project(&kept).expect("indices of this schema"))
-        }
-        Err(_) => schema,
-    }
+    file_bucket(&schema).map_or(schema, |(_, written)| written)
 }
 
 /// A directory as COPY targets and table locations name it: `out/x/` = `out/x`.

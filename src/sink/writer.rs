@@ -278,6 +278,14 @@ fn is_kept(format: &dyn SinkFormat, path: &Path) -> bool {
 /// silently split file.
 pub const FILE_BUCKET_COLUMN: &str = "file_bucket";
 
+/// The position of the [`FILE_BUCKET_COLUMN`] in `schema`, and the schema
+/// of the files written (every other column) — `None` without one.
+pub fn file_bucket(schema: &SchemaRef) -> Option<(usize, SchemaRef)> {
+    let index = schema.index_of(FILE_BUCKET_COLUMN).ok()?;
+    let kept: Vec<usize> = (0..schema.fields().len()).filter(|&i| i != index).collect();
+    Some((index, Arc::new(schema.project(&kept).expect("indices of this schema"))))
+}
+
 /// Buckets already written by some partition of one COPY.
 type ClaimedBuckets = Arc<Mutex<BTreeSet<i64>>>;
 
@@ -297,15 +305,13 @@ async fn write_partition(
 ) -> Result<Vec<WrittenFile>> {
     let mut stream = plan.execute(partition, task_ctx)?;
     let schema = stream.schema();
-    let Ok(bucket_index) = schema.index_of(FILE_BUCKET_COLUMN) else {
+    let Some((bucket_index, file_schema)) = file_bucket(&schema) else {
         let mut file = OpenFile::create(dir, name, format, schema, partition)?;
         while let Some(batch) = stream.next().await {
             file.encoder.write(&batch?)?;
         }
         return Ok(file.commit(dir, name, format, sample)?.into_iter().collect());
     };
-    let kept: Vec<usize> = (0..schema.fields().len()).filter(|&i| i != bucket_index).collect();
-    let file_schema = Arc::new(schema.project(&kept)?);
     let mut written = Vec::new();
     let mut current: Option<(i64, String, OpenFile)> = None;
     let mut seen = BTreeSet::new();
@@ -316,7 +322,8 @@ async fn write_partition(
         if buckets.null_count() > 0 {
             return exec_err!("{FILE_BUCKET_COLUMN} is null in a row: every row needs the bucket it is written to");
         }
-        let data = batch.project(&kept)?;
+        let mut data = batch.clone();
+        data.remove_column(bucket_index);
         let mut start = 0;
         while start < batch.num_rows() {
             let bucket = buckets.value(start);

@@ -35,78 +35,22 @@ pub const NOT_WIKITEXT: &[&str] = &[
 /// with their content, when rendering text.
 pub const NOT_PROSE: &[&str] = &["ref", "references", "indicator", "includeonly", "table", "quiz"];
 
-/// HTML and extension tags removed (content kept) after the other passes;
-/// anything else in angle brackets is text, as MediaWiki shows it.
-const KNOWN_TAGS: &[&str] = &[
-    "b",
-    "i",
-    "u",
-    "s",
-    "del",
-    "ins",
-    "big",
-    "small",
-    "sub",
-    "sup",
-    "span",
-    "div",
-    "p",
-    "br",
+/// HTML and extension tags removed (content kept) after the other passes,
+/// besides [`LINE_BREAKING_TAGS`] and [`INLINE_TAGS`]: boxes (cells,
+/// captions, extension tags) whose text stands apart from its neighbours.
+/// Anything else in angle brackets is text, as MediaWiki shows it.
+const BLOCK_TAGS: &[&str] = &[
     "hr",
-    "center",
-    "font",
-    "blockquote",
-    "cite",
-    "code",
-    "tt",
-    "kbd",
-    "var",
-    "samp",
-    "abbr",
-    "dfn",
-    "q",
-    "em",
-    "strong",
-    "strike",
-    "mark",
-    "h1",
-    "h2",
-    "h3",
-    "h4",
-    "h5",
-    "h6",
-    "ul",
-    "ol",
-    "li",
-    "dl",
-    "dd",
-    "dt",
     "table",
-    "tr",
     "td",
     "th",
     "caption",
     "thead",
     "tbody",
     "tfoot",
-    "ruby",
-    "rb",
-    "rp",
-    "rt",
-    "rtc",
-    "bdi",
-    "bdo",
-    "data",
-    "time",
-    "wbr",
-    "nowiki",
     "pre",
-    "poem",
     "ref",
     "references",
-    "noinclude",
-    "onlyinclude",
-    "includeonly",
     "section",
     "templatestyles",
     "math",
@@ -125,13 +69,9 @@ const KNOWN_TAGS: &[&str] = &[
     "indicator",
     "categorytree",
     "inputbox",
-    "langconvert",
     "charinsert",
-    "translate",
-    "tvar",
     "languages",
     "quiz",
-    "abbr",
     "meta",
     "link",
 ];
@@ -268,14 +208,14 @@ pub fn strip_html_tags(source: &str) -> String {
     let mut at = 0;
     while let Some(found) = memchr::memchr(b'<', &lower.as_bytes()[at..]) {
         let start = at + found;
-        let Some(tag) = parse_tag(&lower, start).filter(|t| KNOWN_TAGS.contains(&t.name)) else {
+        let Some(tag) = parse_tag(&lower, start).filter(|t| is_known_tag(t.name)) else {
             at = start + 1;
             continue;
         };
         out.push_str(&source[copied..start]);
         if LINE_BREAKING_TAGS.contains(&tag.name) {
             out.push('\n');
-        } else if !INLINE_TAGS.contains(&tag.name) {
+        } else if BLOCK_TAGS.contains(&tag.name) {
             // A table cell or other box: its text is apart from its neighbours'.
             out.push(' ');
         }
@@ -284,6 +224,10 @@ pub fn strip_html_tags(source: &str) -> String {
     }
     out.push_str(&source[copied..]);
     out
+}
+
+fn is_known_tag(name: &str) -> bool {
+    INLINE_TAGS.contains(&name) || LINE_BREAKING_TAGS.contains(&name) || BLOCK_TAGS.contains(&name)
 }
 
 /// Tags that only style text within a line: they leave nothing, so words

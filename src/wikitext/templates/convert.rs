@@ -43,6 +43,7 @@ const FOOT: f64 = 0.3048;
 const INCH: f64 = 0.0254;
 const POUND: f64 = 0.45359237;
 
+#[rustfmt::skip]
 static UNITS: &[Unit] = &[
     unit!(&["m"], "length", 1.0, "metre", "metres", "m", "ft"),
     unit!(&["km"], "length", 1000.0, "kilometre", "kilometres", "km", "mi"),

@@ -4,8 +4,10 @@
 //! Arguments of a template wikitok does not know are never expanded (an
 //! infobox costs its parse, nothing more); parser function branches are
 //! expanded only when taken. Every page has a budget — nesting depth, nodes
-//! visited, bytes produced — after which the remaining calls expand to
-//! nothing, so no template soup, recursion or blow-up can slow a page down.
+//! visited, bytes produced (counted over every buffer of the page, so a
+//! template that repeats its argument cannot double its way past it) —
+//! after which the remaining calls expand to nothing, so no template soup,
+//! recursion or blow-up can slow a page down.
 
 use super::functions;
 use super::parse::{CallKind, Node, NodeId, Tree};
@@ -80,7 +82,7 @@ pub fn expand(source: &str, templates: &Templates, page: &PageContext) -> String
         templates,
         page,
         steps_left: 200_000 + source.len(),
-        output_limit: (4 * source.len()).max(1 << 20),
+        bytes_left: output_budget(source),
     };
     let mut out = String::with_capacity(source.len());
     expander.nodes(&tree, &tree.root, None, 0, &mut out);
@@ -94,22 +96,40 @@ struct Expander<'a> {
     templates: &'a Templates,
     page: &'a PageContext<'a>,
     steps_left: usize,
-    output_limit: usize,
+    /// Bytes the page may still produce from text and argument values.
+    bytes_left: usize,
+}
+
+/// How many bytes expanding `source` may produce: four times the page, at
+/// least 1 MiB.
+pub fn output_budget(source: &str) -> usize {
+    (4 * source.len()).max(1 << 20)
 }
 
 impl Expander<'_> {
-    fn exhausted(&self, out: &str) -> bool {
-        self.steps_left == 0 || out.len() > self.output_limit
+    fn exhausted(&self) -> bool {
+        self.steps_left == 0 || self.bytes_left == 0
+    }
+
+    /// Appends `text` if the page's byte budget allows it; otherwise spends
+    /// the budget, so every later call expands to nothing.
+    fn produce(&mut self, out: &mut String, text: &str) {
+        if text.len() > self.bytes_left {
+            self.bytes_left = 0;
+            return;
+        }
+        self.bytes_left -= text.len();
+        out.push_str(text);
     }
 
     fn nodes(&mut self, tree: &Tree, ids: &[NodeId], args: Option<&Args>, depth: usize, out: &mut String) {
         for &id in ids {
-            if self.exhausted(out) {
+            if self.exhausted() {
                 return;
             }
             self.steps_left -= 1;
             match &tree.nodes[id as usize] {
-                Node::Text { .. } | Node::Static(_) => out.push_str(tree.text(id)),
+                Node::Text { .. } | Node::Static(_) => self.produce(out, tree.text(id)),
                 Node::Call { kind, parts } if depth < MAX_DEPTH => match kind {
                     CallKind::Parameter => self.parameter(tree, parts, args, depth, out),
                     CallKind::Template => self.call(tree, parts, args, depth, out),
@@ -130,7 +150,7 @@ impl Expander<'_> {
     fn parameter(&mut self, tree: &Tree, parts: &[Vec<NodeId>], args: Option<&Args>, depth: usize, out: &mut String) {
         let name = self.string(tree, &parts[0], args, depth + 1);
         if let Some(value) = args.and_then(|a| a.get(name.trim())) {
-            out.push_str(value);
+            self.produce(out, value);
         } else if let Some(default) = parts.get(1) {
             self.nodes(tree, default, args, depth + 1, out);
         }

@@ -23,7 +23,15 @@ import yaml
 K8S = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(K8S)
 KUBERNETES_VERSION = "1.33"
-KUSTOMIZATIONS = ["", "overlays/enwiki", "overlays/smallwiki", "overlays/s3", "overlays/wikimedia-http", "download"]
+KUSTOMIZATIONS = [
+    "",
+    "overlays/enwiki",
+    "overlays/smallwiki",
+    "overlays/megatron",
+    "overlays/s3",
+    "overlays/wikimedia-http",
+    "download",
+]
 
 
 class Failure(Exception):
@@ -130,8 +138,8 @@ def check_job(job, where):
     if job["metadata"]["name"] == "wikitok-tokenize":
         if spec.get("completionMode") != "Indexed":
             problems.append("the Job is not Indexed")
-        if spec.get("completions") != spec.get("parallelism"):
-            problems.append("completions != parallelism")
+        if not 1 <= spec.get("parallelism", 0) <= spec.get("completions", 0):
+            problems.append("parallelism must be between 1 and completions (pods in waves are fine)")
         if str(spec.get("completions")) != env.get("JOB_COMPLETION_COUNT", {}).get("value"):
             problems.append("JOB_COMPLETION_COUNT differs from completions")
         if "backoffLimitPerIndex" not in spec:
@@ -173,6 +181,7 @@ def main():
             "env": {e["name"]: e.get("value") for e in c.get("env", [])},
             "mounts": {m["mountPath"]: m["name"] for m in c["volumeMounts"]},
             "completions": job["spec"]["completions"],
+            "parallelism": job["spec"]["parallelism"],
             "memory_limit": c["resources"]["limits"]["memory"],
             "cpu_limit": c["resources"]["limits"]["cpu"],
         }))

@@ -141,6 +141,15 @@ pub struct JobArgs {
     #[arg(long, value_name = "I/N")]
     pub shard: Option<String>,
 
+    /// Sharded runs: the longest a shard waits for tasks other shards are running
+    /// (stages of aggregates, joins, shuffles) before it gives up with an error.
+    #[arg(long, value_name = "SECONDS", default_value_t = 14400.0)]
+    pub shard_wait_timeout: f64,
+
+    /// Sharded runs: keep the exchange data (OUTPUT/_exchange/) after the run completes.
+    #[arg(long)]
+    pub keep_exchange: bool,
+
     /// No progress bar or progress lines.
     #[arg(long, short)]
     pub quiet: bool,
@@ -240,6 +249,11 @@ impl JobArgs {
                 Some(shard) => Some(Shard::parse(shard)?),
                 None => Shard::from_env()?,
             },
+            shard_wait_timeout: Duration::try_from_secs_f64(self.shard_wait_timeout)
+                .ok()
+                .filter(|t| !t.is_zero())
+                .context("--shard-wait-timeout: a positive number of seconds")?,
+            keep_exchange: self.keep_exchange,
             progress: ProgressMode::detect(self.quiet),
             allow_incomplete: self.allow_incomplete,
             max_pages: self.max_pages,

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
 use datafusion::arrow::datatypes::SchemaRef;
@@ -29,13 +29,14 @@ use crate::progress::{Progress, ProgressMode};
 use crate::runtime::{
     build_runtime, check_spill_dirs, explain_spill_error, peak_rss, PeakTrackingPool, RuntimeSettings,
 };
+use crate::scaleout::{cut, Board, ScaleOut, WaitOptions};
 use crate::script::substitute_variables;
 use crate::shard::Shard;
 use crate::shuffle::register_shuffle_udf;
 use crate::sink::megatron::{MegatronSink, TokenDtype};
 use crate::sink::packed::PackedSink;
 use crate::sink::text::{CsvSink, JsonLinesSink};
-use crate::sink::writer::file_bucket;
+use crate::sink::writer::{file_bucket, finish_directory, write_some_partitions};
 use crate::sink::{
     partition_names, write_partitions, ParquetSink, PartitionNames, SinkFormat, WriteOptions, WriteReport,
     FILE_BUCKET_COLUMN,
@@ -48,6 +49,10 @@ use crate::source::storage::{discover_splits_with, RetryOptions};
 use crate::source::{PagesScanExec, PagesTable};
 use crate::summary::{Markers, OutputSummary, RunSummary};
 use crate::tokenizer::{register_tokenizer_udfs, TokenizerBackend, TokenizerSet};
+
+/// A claim on a task of a scaled-out run untouched this long belongs to a
+/// process that died (live ones touch theirs every few seconds).
+const CLAIM_STALE_AFTER: Duration = Duration::from_secs(60);
 
 /// Everything a run needs, as given on the command line.
 #[derive(Debug, Clone)]
@@ -64,8 +69,12 @@ pub struct JobConfig {
     pub read: ReadConfig,
     pub write: WriteOptions,
     pub runtime: RuntimeSettings,
-    /// This process's share of the input, when scaled out.
+    /// This process's part of a scaled-out run.
     pub shard: Option<Shard>,
+    /// Scaled out: the longest a shard waits for the tasks of others.
+    pub shard_wait_timeout: Duration,
+    /// Scaled out: keep `OUTPUT/_exchange/` after the run completes.
+    pub keep_exchange: bool,
     pub progress: ProgressMode,
     /// Read an `index_name=...` directory without its `_SUCCESS` marker.
     pub allow_incomplete: bool,
@@ -111,14 +120,17 @@ struct RunOutcome {
 impl Job {
     pub fn new(config: JobConfig) -> Result<Self> {
         let mut splits = discover_splits_with(&config.inputs, config.allow_incomplete, config.retry)?;
-        // Enough pieces for every core of every shard: pods of an Indexed Job
-        // each take 1/N of them, and all compute the same division.
-        let shard_count = config.shard.map_or(1, |s| s.count);
-        splits = split_large_files(splits, config.partitions.max(1) * shard_count, config.min_split_bytes);
+        // The same division with or without --shard: a sharded run reads the
+        // splits of one unsharded run (large files are divided by size).
+        splits = split_large_files(splits, config.partitions.max(1), config.min_split_bytes);
         if let Some(shard) = config.shard {
-            let all = splits.len();
-            splits = shard.select(splits);
-            tracing::info!("shard {shard}: {} of {all} input splits", splits.len());
+            // Every shard plans over every split (the same plan everywhere);
+            // which tasks it runs is decided as it runs them.
+            tracing::info!(
+                "shard {shard}: {} of {} input splits are this shard's own",
+                shard.select(splits.clone()).len(),
+                splits.len()
+            );
         }
         check_bzip2_files_are_whole(&splits)?;
         let format = format_for_splits(&splits)?;
@@ -179,24 +191,62 @@ impl Job {
             self.pages.stats().clone(),
             self.tokenizers.tokens_produced.clone(),
         );
-        let outcome = self.run_statements(statements).await;
+        let scale_out = self.scale_out(&statements);
+        let outcome = self.run_statements(statements, scale_out.as_ref()).await;
         progress.finish();
         let outcome = outcome.map_err(|e| explain_spill_error(e, &self.config.runtime))?;
-        let summary = self.summarize(sql_file, &outcome, started);
+        let mut summary = self.summarize(sql_file, &outcome, started);
+        summary.run = scale_out.as_ref().map(|s| s.run_name());
         std::fs::create_dir_all(&self.config.output)
             .with_context(|| format!("creating {}", self.config.output.display()))?;
         let marker = markers.write(&summary)?;
         tracing::info!("run summary written to {}", marker.display());
+        if let Some(scale_out) = scale_out.filter(|_| marker.ends_with("_SUCCESS") && !self.config.keep_exchange) {
+            // Every shard has written its summary: none reads exchange data any more.
+            scale_out.remove_exchange();
+        }
         Ok(summary)
     }
 
-    async fn run_statements(&self, statements: Vec<ScriptStatement>) -> Result<RunOutcome> {
-        let mut outcome = RunOutcome::default();
+    /// A sharded run's part: the statements' text (after substitution), the
+    /// splits and the flags name its exchange data.
+    fn scale_out(&self, statements: &[ScriptStatement]) -> Option<ScaleOut> {
+        let shard = self.config.shard?;
+        let mut key = String::new();
         for statement in statements {
+            key.push_str(&statement.statement.to_string());
+            key.push('\n');
+        }
+        for split in self.pages.splits() {
+            key.push_str(&format!("{} {}\n", split.label, split.size));
+        }
+        key.push_str(&format!(
+            "{} {:?} {:?} {:?}",
+            self.config.partitions, self.config.tokenizers, self.config.tokenizer_backend, self.config.max_pages
+        ));
+        let wait = WaitOptions {
+            timeout: self.config.shard_wait_timeout,
+            stale_after: CLAIM_STALE_AFTER,
+            concurrency: self.config.partitions.max(1),
+        };
+        Some(ScaleOut::new(&self.config.output, &key, shard, wait))
+    }
+
+    async fn run_statements(
+        &self,
+        statements: Vec<ScriptStatement>,
+        scale_out: Option<&ScaleOut>,
+    ) -> Result<RunOutcome> {
+        let mut outcome = RunOutcome::default();
+        for (index, statement) in statements.into_iter().enumerate() {
             let started = Instant::now();
             match statement.statement {
                 Statement::CopyTo(copy) => {
-                    let (dir, report, spilled) = self.copy(copy).await.with_context(|| statement.label.clone())?;
+                    let copied = match scale_out {
+                        Some(scale_out) => self.copy_scaled_out(copy, scale_out, index + 1, &statement.label).await,
+                        None => self.copy(copy).await,
+                    };
+                    let (dir, report, spilled) = copied.with_context(|| statement.label.clone())?;
                     let rows: u64 = report.files_written.iter().map(|f| f.rows).sum();
                     tracing::info!(
                         "{}: wrote {} files ({rows} rows) to {}{} in {:.1}s",
@@ -242,7 +292,14 @@ impl Job {
             wikitok_version: env!("CARGO_PKG_VERSION").to_string(),
             sql_file: sql_file.display().to_string(),
             shard: self.config.shard.map(|s| s.to_string()),
-            splits: self.pages.splits().iter().map(|s| s.label.clone()).collect(),
+            run: None,
+            splits: match self.config.shard {
+                Some(shard) => shard.select(self.pages.splits().to_vec()),
+                None => self.pages.splits().to_vec(),
+            }
+            .iter()
+            .map(|s| s.label.clone())
+            .collect(),
             pages_read,
             pages_written,
             pages_skipped,
@@ -417,7 +474,7 @@ impl Job {
     /// queries return; writes no run summary.
     pub async fn run_query_text(&self, sql: &str) -> Result<()> {
         let statements = self.parse_text(sql, "the query")?;
-        self.run_statements(statements)
+        self.run_statements(statements, None)
             .await
             .map_err(|e| explain_spill_error(e, &self.config.runtime))?;
         Ok(())
@@ -437,7 +494,7 @@ impl Job {
                 last.label
             );
         }
-        self.run_statements(statements)
+        self.run_statements(statements, None)
             .await
             .map_err(|e| explain_spill_error(e, &self.config.runtime))?;
         let plan = self
@@ -508,20 +565,6 @@ impl Job {
     async fn copy(&self, copy: CopyToStatement) -> Result<(PathBuf, WriteReport, u64)> {
         let (dir, plan, sink) = self.copy_plan(copy).await?;
         let names = self.partition_names(&plan, sink.extension());
-        if let Some(shard) = self.config.shard.filter(|_| !works_page_by_page(&plan)) {
-            // An aggregate, join, sort, window or limit over every page (or
-            // over files other shards write): one shard's share would give a
-            // silently wrong result.
-            return Err(anyhow!(
-                "COPY ... TO '{}' needs every page of the dump (its plan aggregates, joins, sorts or \
-                 shuffles across input splits), but --shard {shard} gives this process only its share: \
-                 the result would be wrong. Sharded runs take only statements that work split by split \
-                 (tokenize.sql, pretraining.sql, pages.sql, categories.sql, links.sql); run this one \
-                 unsharded",
-                dir.display()
-            )
-            .context(crate::cli::UsageError));
-        }
         tracing::info!(
             "writing {} into {} in parallel",
             if is_bucketed(&plan) {
@@ -543,6 +586,82 @@ impl Job {
         )
         .await?;
         Ok((dir, report, spilled_bytes(&plan)))
+    }
+
+    /// A COPY as one shard of a scaled-out run: the plan cut at its
+    /// exchanges, each stage's tasks and then the writer's partitions shared
+    /// with the other shards (see [`crate::scaleout`]). Returns when every
+    /// file of the COPY is written, by this shard or another.
+    async fn copy_scaled_out(
+        &self,
+        copy: CopyToStatement,
+        scale_out: &ScaleOut,
+        index: usize,
+        label: &str,
+    ) -> Result<(PathBuf, WriteReport, u64)> {
+        let (dir, plan, sink) = self.copy_plan(copy).await?;
+        let root = scale_out.statement_root(index, &plan);
+        let staged = cut(plan, &root)?;
+        let owners = |plan: &Arc<dyn ExecutionPlan>| self.preferred_shards(plan, scale_out);
+        let short_label = format!("statement {index}");
+        scale_out
+            .run_stages(&staged, self.ctx.task_ctx(), &short_label, &owners)
+            .await?;
+        let last = staged.last;
+        let names = self.partition_names(&last, sink.extension());
+        tracing::info!(
+            "{label}: writing {} partitions into {}, shared with the other shards",
+            names.names.len(),
+            dir.display()
+        );
+        let board = Board::new(
+            root.join("write"),
+            format!("{short_label}, writing {}", dir.display()),
+            owners(&last),
+            scale_out.shard,
+            scale_out.wait,
+        );
+        let ran =
+            board
+                .run(|partition| {
+                    let (plan, context, sink) = (last.clone(), self.ctx.task_ctx(), sink.clone());
+                    let (dir, names, options) = (dir.clone(), names.clone(), self.config.write.clone());
+                    async move {
+                        Ok(write_some_partitions(plan, context, &dir, &names, &options, sink, &[partition]).await?)
+                    }
+                })
+                .await?;
+        let mut report = WriteReport::default();
+        for (_, written) in ran {
+            report.absorb(written);
+        }
+        let everyone: Vec<WriteReport> = board.results()?;
+        let current: Vec<&str> = everyone.iter().flat_map(WriteReport::file_names).collect();
+        finish_directory(&dir, &names, &current, sink.as_ref())?;
+        Ok((dir, report, spilled_bytes(&last)))
+    }
+
+    /// The shard each partition of `plan` belongs to: when its partitions
+    /// are the input splits (below any partial aggregate), the split's
+    /// shard; otherwise round robin.
+    fn preferred_shards(&self, plan: &Arc<dyn ExecutionPlan>, scale_out: &ScaleOut) -> Vec<usize> {
+        let count = plan.output_partitioning().partition_count();
+        let mut node = plan.clone();
+        loop {
+            if node.as_ref().is::<PagesScanExec>() {
+                let splits = self.pages.splits();
+                if splits.len() == count {
+                    return scale_out.shard.owners(splits);
+                }
+                break;
+            }
+            let children = node.children();
+            if children.len() != 1 || children[0].output_partitioning().partition_count() != count {
+                break;
+            }
+            node = children[0].clone();
+        }
+        scale_out.round_robin(count)
     }
 
     /// The file format of `COPY ... STORED AS format OPTIONS (...)`.
@@ -596,8 +715,7 @@ impl Job {
                 .is_none()
                 .then(|| scan.splits().iter().map(|s| s.label.clone()).collect())
         };
-        let shard_tag = self.config.shard.map(|s| s.file_tag());
-        partition_names(plan, shard_tag.as_deref(), &split_labels, extension)
+        partition_names(plan, &split_labels, extension)
     }
 }
 
@@ -637,22 +755,6 @@ fn summarize(statement: &Statement) -> String {
     } else {
         text
     }
-}
-
-/// Whether every row `plan` produces comes from one page of the `pages`
-/// scan alone — scans, filters, projections, unnests and round-robin
-/// spreading of batches, no limit — so that the shards of a run, each
-/// scanning its share of the splits, together produce exactly its rows.
-fn works_page_by_page(plan: &Arc<dyn ExecutionPlan>) -> bool {
-    use datafusion::physical_plan::repartition::RepartitionExec;
-    use datafusion::physical_plan::Partitioning;
-
-    let node = plan.as_ref();
-    let spreads_batches = node
-        .downcast_ref::<RepartitionExec>()
-        .is_some_and(|r| matches!(r.partitioning(), Partitioning::RoundRobinBatch(_)));
-    let row_by_row = node.is::<PagesScanExec>() || crate::sink::writer::works_row_by_row(node) || spreads_batches;
-    row_by_row && node.fetch().is_none() && plan.children().into_iter().all(works_page_by_page)
 }
 
 /// Whether a COPY's files are named by its [`FILE_BUCKET_COLUMN`].

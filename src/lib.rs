@@ -11,7 +11,7 @@
 //! - [`script`]: SQL files and their variables;
 //! - [`job`]: the job runner tying them together;
 //! - [`runtime`]: memory limit and spill directories;
-//! - [`shard`]: scale-out over machines; [`shuffle`]: `shuffle_key` for seeded shuffles;
+//! - [`shard`], [`scaleout`]: scale-out over machines, one run's answer; [`shuffle`]: `shuffle_key` for seeded shuffles;
 //! - [`progress`], [`summary`]: what a run reports;
 //! - [`cli`]: the command line; [`head`]: `wikitok head`; [`interrupt`]: SIGTERM;
 //! - [`embed`]: the job inside another program (the Python module, `python/`);
@@ -26,6 +26,7 @@ pub mod interrupt;
 pub mod job;
 pub mod progress;
 pub mod runtime;
+pub mod scaleout;
 pub mod script;
 pub mod shard;
 pub mod shuffle;

@@ -1,11 +1,10 @@
-//! Scale-out: which share of the input splits this process handles.
+//! Scale-out: which process of a run this is, and which input splits are its own.
 //!
 //! `--shard I/N` (or, in a Kubernetes Indexed Job, `JOB_COMPLETION_INDEX` with
-//! `JOB_COMPLETION_COUNT`) picks a disjoint share of the splits. Shares are
+//! `JOB_COMPLETION_COUNT`) names the process. Each split has an owning shard,
 //! balanced by compressed size with a deterministic greedy assignment, so
-//! every shard of every run computes the same partition of the input, and
-//! because output files are named after their split, N shards writing into
-//! one `--output` never collide and together write exactly one full run.
+//! every shard of every run computes the same division; a shard runs its own
+//! splits' tasks first ([`crate::scaleout`] divides the rest of the work).
 
 use std::fmt;
 
@@ -77,6 +76,11 @@ impl Shard {
             .filter(|(_, owner)| *owner == self.index)
             .map(|(split, _)| split)
             .collect()
+    }
+
+    /// The shard each split belongs to.
+    pub fn owners(&self, splits: &[Split]) -> Vec<usize> {
+        assign(splits, self.count)
     }
 
     /// A file-name-safe name, e.g. `shard-00002-of-00008`.

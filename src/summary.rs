@@ -21,6 +21,10 @@ pub struct RunSummary {
     pub sql_file: String,
     /// `I/N` when this run was one shard of several.
     pub shard: Option<String>,
+    /// A sharded run: the fingerprint its shards share (of the SQL, the
+    /// splits and the flags); `_SUCCESS` lists only shards of this run.
+    #[serde(default)]
+    pub run: Option<String>,
     /// The input splits this run was responsible for.
     pub splits: Vec<String>,
     pub pages_read: u64,
@@ -169,7 +173,12 @@ impl Markers {
             let Ok(text) = std::fs::read_to_string(dir.join(format!("{tag}.json"))) else {
                 return Ok(mine);
             };
-            shards.push(serde_json::from_str::<RunSummary>(&text).with_context(|| format!("reading {tag}.json"))?);
+            let other = serde_json::from_str::<RunSummary>(&text).with_context(|| format!("reading {tag}.json"))?;
+            if other.run != summary.run {
+                // A shard of another run (other flags, SQL or input) left it.
+                return Ok(mine);
+            }
+            shards.push(other);
         }
         write_json_atomically(
             &self.success(),

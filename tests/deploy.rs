@@ -18,8 +18,13 @@ fn manifests_render_and_validate_strictly() {
 
 /// The tokenize Job's container (args, env, mounts), rendered from k8s/.
 fn job_container() -> serde_json::Value {
+    job_container_of("")
+}
+
+/// The Job's container as the kustomization in `k8s/DIR` renders it.
+fn job_container_of(dir: &str) -> serde_json::Value {
     let out = Command::new(python())
-        .args([repo_root().join("k8s/check.py").to_str().unwrap(), "--job-command", ""])
+        .args([repo_root().join("k8s/check.py").to_str().unwrap(), "--job-command", dir])
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -120,8 +125,11 @@ fn the_jobs_command_line_run_once_per_index_equals_one_run() {
     assert!(run.status.success());
     let single_output = single.join(&env["OUTPUT_NAME"]);
 
-    // File names may differ (a pod with fewer splits than cores repartitions
-    // and names its files part-shard-...); the pages must not.
+    assert_eq!(
+        files_under(&pods_output.join("tokens")),
+        files_under(&single_output.join("tokens")),
+        "the pods write the files of one run"
+    );
     let mut pod_ids = page_ids(&pods_output.join("tokens"));
     pod_ids.sort();
     assert_eq!(pod_ids, expected, "every page exactly once across the pods");
@@ -145,4 +153,98 @@ fn usage_errors_exit_with_2_for_the_pod_failure_policy() {
         scratch("exit-codes").to_str().unwrap(),
     ]);
     assert_eq!(bad_input.status.code(), Some(1));
+}
+
+/// overlays/megatron: 8 pods, 4 at a time, each running the Job's command
+/// line; the second wave starts only when the first has exited (as
+/// Kubernetes runs them with `parallelism` < `completions`). Nobody may wait
+/// for a pod that has not started, and the shuffled datasets are the bytes
+/// of one unsharded run.
+#[test]
+fn the_megatron_overlay_in_waves_of_pods_equals_one_run() {
+    let container = job_container_of("overlays/megatron");
+    let completions = container["completions"].as_u64().unwrap() as usize;
+    let parallelism = container["parallelism"].as_u64().unwrap() as usize;
+    assert!(parallelism < completions, "the overlay runs pods in waves");
+    let dir = scratch("k8s-megatron-waves");
+    let dumps = dir.join("dumps");
+    let env: BTreeMap<String, String> = container["env"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_string())))
+        .collect();
+    make_dump(&dumps.join(&env["DUMP_PATH"]), 6, 15);
+    let (output, spill) = (dir.join("output"), dir.join("spill"));
+    std::fs::create_dir_all(&spill).unwrap();
+    let sql = repo_root().join("sql");
+    let mounts = [
+        ("/dumps", dumps.as_path()),
+        ("/output", output.as_path()),
+        ("/spill", spill.as_path()),
+        ("/sql", sql.as_path()),
+    ];
+    let args = local_args(&container, &env, &mounts);
+    let pod = |index: usize| {
+        Command::new(env!("CARGO_BIN_EXE_wikitok"))
+            .args(&args)
+            .args(["--quiet", "--partitions", "2"])
+            .current_dir(repo_root())
+            .envs(&env)
+            .env("JOB_COMPLETION_INDEX", index.to_string())
+            .env("CONTAINER_MEMORY_LIMIT_MIB", "4096")
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    for wave in (0..completions).collect::<Vec<_>>().chunks(parallelism) {
+        let pods: Vec<_> = wave.iter().map(|&index| (index, pod(index))).collect();
+        for (index, child) in pods {
+            let run = child.wait_with_output().unwrap();
+            assert!(run.status.success(), "pod {index}: {}", stderr(&run));
+        }
+    }
+    let pods_output = output.join(&env["OUTPUT_NAME"]);
+    assert!(
+        pods_output.join("_SUCCESS").exists(),
+        "the last pod marks the output complete"
+    );
+
+    let single = dir.join("single");
+    let single_mounts = [
+        ("/dumps", dumps.as_path()),
+        ("/output", single.as_path()),
+        ("/spill", spill.as_path()),
+        ("/sql", sql.as_path()),
+    ];
+    let mut single_args = local_args(&container, &env, &single_mounts);
+    single_args.extend(["--quiet".to_string(), "--partitions".to_string(), "2".to_string()]);
+    let run = wikitok_with_env(
+        &single_args.iter().map(String::as_str).collect::<Vec<_>>(),
+        &[("CONTAINER_MEMORY_LIMIT_MIB", "4096".to_string())],
+    );
+    assert!(run.status.success());
+    let single_output = single.join(&env["OUTPUT_NAME"]);
+    for split in ["train", "valid"] {
+        let datasets = |root: &Path| -> Vec<(String, Vec<u8>)> {
+            files_under(&root.join("megatron").join(split))
+                .into_iter()
+                .filter(|f| f.ends_with(".bin") || f.ends_with(".idx"))
+                .map(|f| {
+                    (
+                        f.clone(),
+                        std::fs::read(root.join("megatron").join(split).join(&f)).unwrap(),
+                    )
+                })
+                .collect()
+        };
+        let (pods, one) = (datasets(&pods_output), datasets(&single_output));
+        assert!(!one.is_empty() || split == "valid", "no {split} datasets");
+        assert_eq!(
+            pods.iter().map(|(n, _)| n).collect::<Vec<_>>(),
+            one.iter().map(|(n, _)| n).collect::<Vec<_>>(),
+            "{split}: other files"
+        );
+        assert!(pods == one, "{split}: the datasets' bytes differ");
+    }
 }

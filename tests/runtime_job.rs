@@ -196,31 +196,6 @@ fn three_shards_into_one_output_equal_one_full_run() {
     assert_eq!(splits.len(), 7);
 }
 
-/// A statement over every page (an aggregate here) cannot be answered by one
-/// shard's share: a sharded run refuses it as a usage error rather than
-/// writing a partial vocabulary.
-#[test]
-fn a_sharded_run_refuses_statements_that_need_every_page() {
-    let out = scratch("shard-refuses-aggregates");
-    let run = wikitok(&[
-        "run",
-        "sql/vocab.sql",
-        "--output",
-        out.to_str().unwrap(),
-        "--shard",
-        "0/2",
-        "-q",
-    ]);
-    assert_eq!(run.status.code(), Some(2), "{}", stderr(&run));
-    assert!(stderr(&run).contains("needs every page"), "{}", stderr(&run));
-    assert!(
-        !files_under(&out).iter().any(|f| f.ends_with(".parquet")),
-        "{:?}",
-        files_under(&out)
-    );
-    assert!(!out.join("_SUCCESS").exists());
-}
-
 #[test]
 fn kubernetes_indexed_job_environment_selects_the_shard() {
     let dir = scratch("k8s-env");

@@ -38,7 +38,7 @@ static OPEN: Mutex<BTreeSet<PathBuf>> = Mutex::new(BTreeSet::new());
 static COMMITTED: AtomicU64 = AtomicU64::new(0);
 
 /// This process, as written into its temporary file names: `HOST-PID`.
-fn owner() -> &'static str {
+pub(crate) fn owner() -> &'static str {
     static OWNER: OnceLock<String> = OnceLock::new();
     OWNER.get_or_init(|| format!("{}-{}", host_name(), std::process::id()))
 }

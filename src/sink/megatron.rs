@@ -278,7 +278,7 @@ fn write_data_path(dir: &Path) -> Result<()> {
     }
     entries.sort_by(|a, b| a.split_once(' ').map(|x| x.1).cmp(&b.split_once(' ').map(|x| x.1)));
     let listing = dir.join("data-path.txt");
-    let temporary = dir.join(format!(".data-path.txt.{}.tmp", std::process::id()));
+    let temporary = dir.join(format!(".data-path.txt.{}.tmp", super::in_progress::owner()));
     std::fs::write(&temporary, entries.join(" ") + "\n").map_err(|e| io_error(&temporary, e))?;
     std::fs::rename(&temporary, &listing).map_err(|e| io_error(&listing, e))?;
     Ok(())

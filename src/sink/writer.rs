@@ -64,7 +64,7 @@ pub struct WriteOptions {
 }
 
 /// What a write did.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, serde::Serialize, serde::Deserialize)]
 pub struct WriteReport {
     pub files_written: Vec<WrittenFile>,
     /// Files left as they were because a previous run committed them.
@@ -74,7 +74,7 @@ pub struct WriteReport {
     pub partitions_without_file: usize,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct WrittenFile {
     pub name: String,
     pub rows: u64,
@@ -90,16 +90,10 @@ pub struct PartitionNames {
 }
 
 /// Names output files after input splits when partition `i` of `plan` reads
-/// exactly split `i`; otherwise `part-00000.parquet`, ... — or, for one shard
-/// of a scaled-out run (`shard_tag`), `part-shard-00001-of-00004-00000.parquet`,
-/// so that shards writing into one directory never collide. `extension` is
-/// the sink format's (`parquet`).
-pub fn partition_names(
-    plan: &Arc<dyn ExecutionPlan>,
-    shard_tag: Option<&str>,
-    split_labels: SplitLabels,
-    extension: &str,
-) -> PartitionNames {
+/// exactly split `i`; otherwise `part-00000.parquet`, ... (the shards of a
+/// scaled-out run write the partitions of one plan, so these names never
+/// collide either). `extension` is the sink format's (`parquet`).
+pub fn partition_names(plan: &Arc<dyn ExecutionPlan>, split_labels: SplitLabels, extension: &str) -> PartitionNames {
     let count = plan.output_partitioning().partition_count();
     if let Some(labels) = split_labels_if_partitions_are_splits(plan, count, split_labels) {
         return PartitionNames {
@@ -108,17 +102,8 @@ pub fn partition_names(
         };
     }
     PartitionNames {
-        names: (0..count)
-            .map(|i| format!("{}{i:05}.{extension}", part_prefix(shard_tag)))
-            .collect(),
+        names: (0..count).map(|i| format!("part-{i:05}.{extension}")).collect(),
         per_split: false,
-    }
-}
-
-fn part_prefix(shard_tag: Option<&str>) -> String {
-    match shard_tag {
-        Some(tag) => format!("part-{tag}-"),
-        None => "part-".to_string(),
     }
 }
 
@@ -164,19 +149,49 @@ pub async fn write_partitions(
     options: &WriteOptions,
     format: Arc<dyn SinkFormat>,
 ) -> Result<WriteReport> {
+    let all: Vec<usize> = (0..names.names.len()).collect();
+    let report = write_some_partitions(plan, task_ctx, dir, names, options, format.clone(), &all).await?;
+    let current: Vec<&str> = if names.per_split {
+        Vec::new()
+    } else {
+        report.file_names().collect()
+    };
+    finish_directory(dir, names, &current, format.as_ref())?;
+    Ok(report)
+}
+
+/// After every partition of a write is committed: removes files of earlier
+/// runs whose names are not tied to splits (say, with more partitions) so
+/// the directory holds exactly this result (`current`: the files written or
+/// kept now), and lets the format finish the directory (Megatron's
+/// `data-path.txt`).
+pub fn finish_directory(dir: &Path, names: &PartitionNames, current: &[&str], format: &dyn SinkFormat) -> Result<()> {
+    if !names.per_split {
+        remove_stale_files(dir, current, format)?;
+    }
+    format.finish_directory(dir)
+}
+
+/// Writes the partitions `partitions` of `plan`, in parallel, and nothing
+/// else: the processes of a scaled-out run each write their share, and
+/// [`finish_directory`] runs once all are written.
+pub async fn write_some_partitions(
+    plan: Arc<dyn ExecutionPlan>,
+    task_ctx: Arc<TaskContext>,
+    dir: &Path,
+    names: &PartitionNames,
+    options: &WriteOptions,
+    format: Arc<dyn SinkFormat>,
+    partitions: &[usize],
+) -> Result<WriteReport> {
     std::fs::create_dir_all(dir).map_err(|e| io_error(dir, e))?;
     remove_leftovers(dir)?;
 
     let mut report = WriteReport::default();
     let mut tasks = JoinSet::new();
-    // Bucket files are named like partition files (`part-` or a shard's
-    // `part-shard-00001-of-00004-`), then `b` and the bucket.
-    let bucket_prefix = match names.names.first().and_then(|n| n.rsplit_once('-')) {
-        Some((prefix, _)) if prefix.starts_with("part-shard-") => format!("{prefix}-"),
-        _ => "part-".to_string(),
-    };
     let claimed = ClaimedBuckets::default();
-    for (partition, name) in names.names.iter().enumerate() {
+    for &partition in partitions {
+        let name = &names.names[partition];
         let final_path = dir.join(name);
         if names.per_split && !options.overwrite && options.sample.is_none() && is_kept(format.as_ref(), &final_path) {
             report.files_skipped.push(name.clone());
@@ -188,22 +203,11 @@ pub async fn write_partitions(
         let name = name.clone();
         let dir = dir.to_path_buf();
         let sample = options.sample.is_some();
-        let bucket_prefix = bucket_prefix.clone();
         let claimed = claimed.clone();
         tasks.spawn(async move {
-            write_partition(
-                plan,
-                partition,
-                task_ctx,
-                &dir,
-                &name,
-                &bucket_prefix,
-                claimed,
-                format.as_ref(),
-                sample,
-            )
-            .await
-            .map_err(|e| e.context(format!("writing {}", dir.join(&name).display())))
+            write_partition(plan, partition, task_ctx, &dir, &name, claimed, format.as_ref(), sample)
+                .await
+                .map_err(|e| e.context(format!("writing {}", dir.join(&name).display())))
         });
     }
 
@@ -226,17 +230,25 @@ pub async fn write_partitions(
         return Err(e);
     }
     report.files_written.sort_by(|a, b| a.name.cmp(&b.name));
-    if !names.per_split {
-        let current: Vec<&str> = report
-            .files_written
+    Ok(report)
+}
+
+impl WriteReport {
+    /// The files this write made or kept.
+    pub fn file_names(&self) -> impl Iterator<Item = &str> {
+        self.files_written
             .iter()
             .map(|f| f.name.as_str())
-            .chain(report.files_skipped.iter().map(String::as_str))
-            .collect();
-        remove_stale_files(dir, names.names.first().map(String::as_str), &current, format.as_ref())?;
+            .chain(self.files_skipped.iter().map(String::as_str))
     }
-    format.finish_directory(dir)?;
-    Ok(report)
+
+    /// Adds what another write (of the same directory) did.
+    pub fn absorb(&mut self, other: WriteReport) {
+        self.files_written.extend(other.files_written);
+        self.files_skipped.extend(other.files_skipped);
+        self.partitions_without_file += other.partitions_without_file;
+        self.files_written.sort_by(|a, b| a.name.cmp(&b.name));
+    }
 }
 
 /// A file named `NAME.EXT` has companions `NAME.COMPANION` (Megatron's
@@ -298,7 +310,6 @@ async fn write_partition(
     task_ctx: Arc<TaskContext>,
     dir: &Path,
     name: &str,
-    bucket_prefix: &str,
     claimed: ClaimedBuckets,
     format: &dyn SinkFormat,
     sample: bool,
@@ -349,7 +360,7 @@ async fn write_partition(
                          partition the query by the bucket (a window PARTITION BY {FILE_BUCKET_COLUMN})"
                     );
                 }
-                let name = format!("{bucket_prefix}b{bucket:05}.{}", format.extension());
+                let name = format!("part-b{bucket:05}.{}", format.extension());
                 let file = OpenFile::create(dir, &name, format, file_schema.clone(), partition)?;
                 current = Some((bucket, name, file));
             }
@@ -455,22 +466,14 @@ fn remove_committed(dir: &Path, name: &str, format: &dyn SinkFormat) -> Result<(
     Ok(())
 }
 
-/// After a complete write whose names are not tied to splits, removes
-/// files of earlier runs (say, with more partitions) so the directory holds
-/// exactly this result: `current` are the files written or kept now.
-/// `any_name` is one of this write's names: a shard only removes its own
-/// `part-shard-...` files.
-fn remove_stale_files(dir: &Path, any_name: Option<&str>, current: &[&str], format: &dyn SinkFormat) -> Result<()> {
+/// Removes files of earlier runs not in `current`.
+fn remove_stale_files(dir: &Path, current: &[&str], format: &dyn SinkFormat) -> Result<()> {
     let extension = format.extension();
-    let prefix = match any_name.and_then(|n| n.rsplit_once('-')) {
-        Some((prefix, _)) if prefix.starts_with("part-shard-") => format!("{prefix}-"),
-        _ => String::new(),
-    };
     let current: BTreeSet<&str> = current.iter().copied().collect();
     for entry in std::fs::read_dir(dir).map_err(|e| io_error(dir, e))? {
         let entry = entry.map_err(|e| io_error(dir, e))?;
         let name = entry.file_name().to_string_lossy().into_owned();
-        if name.ends_with(&format!(".{extension}")) && name.starts_with(&prefix) && !current.contains(name.as_str()) {
+        if name.ends_with(&format!(".{extension}")) && !current.contains(name.as_str()) {
             tracing::info!(file = %entry.path().display(), "removing a stale output file from an earlier run");
             std::fs::remove_file(entry.path()).map_err(|e| io_error(&entry.path(), e))?;
             for companion in format.companions() {

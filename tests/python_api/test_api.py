@@ -9,6 +9,7 @@ import os
 import pickle
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -72,10 +73,29 @@ def sample_dump(directory, pages, bad_tail=False):
 
 @pytest.fixture(scope="module")
 def long_dump():
-    """A dump that takes several seconds to tokenize: time to interrupt it."""
+    """A dump that cannot be finished before it is interrupted, however fast
+    the machine: served over HTTP by tests/python/fault_server.py, which
+    stops every body after 200 kB for two minutes. Yields its URL."""
     directory = scratch("long-dump")
-    sample_dump(directory, 40000)
-    return directory
+    name = sample_dump(directory, 2000).name
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "tests/python/fault_server.py", "--port", str(port), "--directory", str(directory),
+         "--stall-every", "1", "--cut-after", "200000", "--stall-seconds", "120", "--lifetime", "300"],
+    )
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            assert time.monotonic() < deadline, "the fault server did not start"
+            time.sleep(0.1)
+    yield f"http://127.0.0.1:{port}/{name}"
+    server.kill()
+    server.wait()
 
 
 def test_console_script_is_the_command_line():
@@ -158,12 +178,11 @@ def test_errors_carry_the_command_lines_message():
 
 
 def test_ctrl_c_interrupts_a_run_and_leaves_no_partial_files(long_dump):
-    directory = long_dump
     out = scratch("interrupt")
     script = (
         "import sys, wikitok\n"
         "try:\n"
-        f"    wikitok.run('sql/tokenize.sql', input={str(directory)!r}, output={str(out)!r}, partitions=2)\n"
+        f"    wikitok.run('sql/tokenize.sql', input={long_dump!r}, output={str(out)!r}, partitions=2)\n"
         "except KeyboardInterrupt:\n"
         "    sys.exit(42)\n"
         "sys.exit(0)\n"
@@ -177,10 +196,9 @@ def test_ctrl_c_interrupts_a_run_and_leaves_no_partial_files(long_dump):
 
 
 def test_sigterm_stops_the_console_script_like_the_binary(long_dump):
-    directory = long_dump
     out = scratch("sigterm")
     process = subprocess.Popen(
-        [CONSOLE_SCRIPT, "run", "sql/tokenize.sql", "--input", str(directory), "--output", str(out), "-q"],
+        [CONSOLE_SCRIPT, "run", "sql/tokenize.sql", "--input", long_dump, "--output", str(out), "-q"],
         stderr=subprocess.PIPE,
         text=True,
     )

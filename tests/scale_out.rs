@@ -1,0 +1,260 @@
+//! Scale-out gives one run's answer: every SQL file of `sql/`, run as
+//! concurrent shard processes (`--shard I/N`, the pod's command line) into
+//! one output, writes exactly what one unsharded run writes — the same files,
+//! the same rows in each, and for Megatron datasets the same bytes — on both
+//! dump families. A shard killed with SIGKILL in the middle of a stage and
+//! started again changes nothing.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use arrow::util::display::{ArrayFormatter, FormatOptions};
+use common::*;
+
+const XML_DUMP: &str = "tests/fixtures/xml/enwiki-20261101-pages-articles-multistream.xml.bz2";
+const DEFINES: [&str; 6] = ["-D", "seq_len=512", "-D", "seed=7", "-D", "valid_per_mille=50"];
+
+/// The command line of one run (a pod's, with `--shard`).
+fn run_args(sql: &Path, input: &str, output: &Path, extra: &[&str], shard: Option<(usize, usize)>) -> Vec<String> {
+    let mut args: Vec<String> = ["run", sql.to_str().unwrap(), "--input", input, "--output"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    args.push(output.to_str().unwrap().into());
+    args.extend(DEFINES.iter().chain(extra).map(|s| s.to_string()));
+    args.push("-q".into());
+    if let Some((index, count)) = shard {
+        args.push("--shard".into());
+        args.push(format!("{index}/{count}"));
+    }
+    args
+}
+
+fn spawn(args: &[String]) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_wikitok"))
+        .args(args)
+        .current_dir(repo_root())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn wikitok")
+}
+
+fn finish(child: Child, what: &str) -> String {
+    let run = child.wait_with_output().unwrap();
+    let log = stderr(&run);
+    assert!(!log.contains("panicked"), "{what} panicked:\n{log}");
+    assert!(run.status.success(), "{what} failed:\n{log}");
+    log
+}
+
+/// Runs `count` shard processes at once into `output`.
+fn run_shards(sql: &Path, input: &str, output: &Path, extra: &[&str], count: usize) -> Vec<String> {
+    let children: Vec<Child> = (0..count)
+        .map(|index| spawn(&run_args(sql, input, output, extra, Some((index, count)))))
+        .collect();
+    children
+        .into_iter()
+        .enumerate()
+        .map(|(index, child)| finish(child, &format!("shard {index}/{count} of {}", sql.display())))
+        .collect()
+}
+
+fn run_single(sql: &Path, input: &str, output: &Path, extra: &[&str]) {
+    finish(
+        spawn(&run_args(sql, input, output, extra, None)),
+        &sql.display().to_string(),
+    );
+}
+
+/// What an output directory holds, comparable across runs: for each file
+/// (relative name; run markers, shard summaries and exchange data left out),
+/// its rows sorted (Parquet), or its bytes with the output directory's path
+/// replaced (Megatron's `data-path.txt` names files by path).
+fn contents(output: &Path) -> BTreeMap<String, Vec<String>> {
+    let mut found = BTreeMap::new();
+    for name in files_under(output) {
+        let hidden = name
+            .split('/')
+            .any(|part| part.starts_with('.') || part.starts_with('_'));
+        if hidden {
+            continue;
+        }
+        let path = output.join(&name);
+        let lines = if name.ends_with(".parquet") {
+            let mut rows = Vec::new();
+            for batch in read_parquet(&path) {
+                let options = FormatOptions::default();
+                let columns: Vec<ArrayFormatter> = batch
+                    .columns()
+                    .iter()
+                    .map(|c| ArrayFormatter::try_new(c.as_ref(), &options).unwrap())
+                    .collect();
+                for row in 0..batch.num_rows() {
+                    let cells: Vec<String> = columns.iter().map(|c| c.value(row).to_string()).collect();
+                    rows.push(cells.join("\t"));
+                }
+            }
+            rows.sort();
+            rows
+        } else {
+            let bytes = std::fs::read(&path).unwrap();
+            match String::from_utf8(bytes.clone()) {
+                Ok(text) if name.ends_with(".txt") => {
+                    vec![text.replace(output.to_str().unwrap(), "OUTPUT")]
+                }
+                _ => vec![format!("{} bytes, fnv {:016x}", bytes.len(), fnv(&bytes))],
+            }
+        };
+        found.insert(name, lines);
+    }
+    found
+}
+
+fn fnv(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3)
+    })
+}
+
+fn sql_files() -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(repo_root().join("sql"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "sql"))
+        .map(|p| p.strip_prefix(repo_root()).unwrap().to_path_buf())
+        .collect();
+    files.sort();
+    files
+}
+
+fn assert_same_output(single: &Path, sharded: &Path, what: &str) {
+    let expected = contents(single);
+    let got = contents(sharded);
+    assert!(!expected.is_empty(), "{what}: the single run wrote nothing");
+    assert_eq!(
+        expected.keys().collect::<Vec<_>>(),
+        got.keys().collect::<Vec<_>>(),
+        "{what}: other files"
+    );
+    for (name, rows) in &expected {
+        assert!(
+            rows == &got[name],
+            "{what}: {name} differs: {} rows in one run, {} sharded",
+            rows.len(),
+            got[name].len()
+        );
+    }
+    assert!(sharded.join("_SUCCESS").exists(), "{what}: no _SUCCESS");
+    assert!(
+        !sharded.join("_exchange").exists() || files_under(&sharded.join("_exchange")).is_empty(),
+        "{what}: exchange data left behind: {:?}",
+        files_under(&sharded.join("_exchange"))
+    );
+}
+
+fn every_sql_file_sharded_equals_one_run(family: &str, input: &str, extra: &[&str], count: usize) {
+    let root = scratch(&format!("scale-out-{family}"));
+    for sql in sql_files() {
+        let name = sql.file_stem().unwrap().to_string_lossy().into_owned();
+        let single = root.join(format!("{name}-single"));
+        let sharded = root.join(format!("{name}-sharded"));
+        run_single(&sql, input, &single, extra);
+        let logs = run_shards(&sql, input, &sharded, extra, count);
+        assert_same_output(
+            &single,
+            &sharded,
+            &format!("{family} {}, {count} shards", sql.display()),
+        );
+        if name == "megatron" {
+            let bins = files_under(&sharded)
+                .into_iter()
+                .filter(|f| f.ends_with(".bin"))
+                .count();
+            assert!(bins > 1, "megatron.sql wrote {bins} datasets: nothing was compared");
+        }
+        let _ = logs;
+    }
+}
+
+#[test]
+fn every_sql_file_as_three_shards_writes_one_runs_output_cirrussearch() {
+    every_sql_file_sharded_equals_one_run("cirrus", "data/samples", &[], 3);
+}
+
+#[test]
+fn every_sql_file_as_three_shards_writes_one_runs_output_xml() {
+    every_sql_file_sharded_equals_one_run("xml", XML_DUMP, &["--partitions", "4", "--min-split-size", "16KiB"], 3);
+}
+
+/// The shuffle and the aggregates do not depend on how many processes run
+/// them: 1, 2 and 4 shards give the single run's files too.
+#[test]
+fn any_number_of_shards_gives_the_same_shuffle_and_vocabulary() {
+    let root = scratch("scale-out-counts");
+    for sql in ["sql/megatron.sql", "sql/vocab.sql"] {
+        let sql = Path::new(sql);
+        let single = root.join("single");
+        let _ = std::fs::remove_dir_all(&single);
+        run_single(sql, "data/samples", &single, &[]);
+        for count in [1, 2, 4] {
+            let sharded = root.join(format!("sharded-{count}"));
+            let _ = std::fs::remove_dir_all(&sharded);
+            run_shards(sql, "data/samples", &sharded, &[], count);
+            assert_same_output(&single, &sharded, &format!("{}, {count} shards", sql.display()));
+        }
+    }
+}
+
+/// Polls until a claim file appears in a directory of `output`'s exchange
+/// data whose name contains `stage` ("stage-000": a map stage; "write": the
+/// COPY's writers).
+fn wait_for_claim(output: &Path, stage: &str, child: &mut Child) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while Instant::now() < deadline {
+        let claimed = files_under(&output.join("_exchange"))
+            .iter()
+            .any(|f| f.contains(stage) && f.ends_with(".claim"));
+        if claimed {
+            return true;
+        }
+        if child.try_wait().unwrap().is_some() {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    false
+}
+
+/// A shard killed (SIGKILL: no clean-up at all) while it runs a map task,
+/// and one killed while it writes the shuffled Megatron files, then started
+/// again with the same command next to the other shards: the output is the
+/// single run's, byte for byte.
+#[test]
+fn a_shard_killed_in_a_stage_and_restarted_gives_the_same_result() {
+    let root = scratch("scale-out-kill");
+    for (sql, stage) in [("sql/vocab.sql", "stage-000"), ("sql/megatron.sql", "write")] {
+        let sql = Path::new(sql);
+        let name = sql.file_stem().unwrap().to_string_lossy().into_owned();
+        let single = root.join(format!("{name}-single"));
+        run_single(sql, "data/samples", &single, &["--partitions", "1"]);
+        let sharded = root.join(format!("{name}-sharded"));
+        let args = run_args(sql, "data/samples", &sharded, &["--partitions", "1"], Some((0, 3)));
+        let mut victim = spawn(&args);
+        assert!(
+            wait_for_claim(&sharded, stage, &mut victim),
+            "{name}: shard 0 never reached {stage}"
+        );
+        victim.kill().unwrap();
+        let status = victim.wait().unwrap();
+        assert!(!status.success(), "{name}: shard 0 finished before it was killed");
+        assert!(!sharded.join("_SUCCESS").exists());
+        // The same three commands, shard 0 restarted among them.
+        run_shards(sql, "data/samples", &sharded, &["--partitions", "1"], 3);
+        assert_same_output(&single, &sharded, &format!("{name} after a kill in {stage}"));
+    }
+}

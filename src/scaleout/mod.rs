@@ -185,6 +185,8 @@ mod tests {
             .to_string();
         let root = std::env::temp_dir().join(format!("wikitok-stages-{}-{}", std::process::id(), fingerprint(sql)));
         let _ = std::fs::remove_dir_all(&root);
+        // A fresh plan: an executed one keeps state (a TopK's dynamic filter).
+        let plan = ctx.sql(sql).await.unwrap().create_physical_plan().await.unwrap();
         let staged = cut(plan, &root).unwrap();
         assert!(!staged.stages.is_empty(), "{sql}: no exchange was cut");
         let wait = WaitOptions {

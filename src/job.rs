@@ -192,6 +192,7 @@ impl Job {
             self.tokenizers.tokens_produced.clone(),
         );
         let scale_out = self.scale_out(&statements);
+        let begun = scale_out.as_ref().map(ScaleOut::begin).transpose()?;
         let outcome = self.run_statements(statements, scale_out.as_ref()).await;
         progress.finish();
         let outcome = outcome.map_err(|e| explain_spill_error(e, &self.config.runtime))?;
@@ -199,7 +200,7 @@ impl Job {
         summary.run = scale_out.as_ref().map(|s| s.run_name());
         std::fs::create_dir_all(&self.config.output)
             .with_context(|| format!("creating {}", self.config.output.display()))?;
-        let marker = markers.write(&summary)?;
+        let marker = markers.write(&summary, begun)?;
         tracing::info!("run summary written to {}", marker.display());
         if let Some(scale_out) = scale_out.filter(|_| marker.ends_with("_SUCCESS") && !self.config.keep_exchange) {
             // Every shard has written its summary: none reads exchange data any more.

@@ -8,6 +8,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::time::SystemTime;
 
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
@@ -153,8 +154,11 @@ impl Markers {
         Ok(())
     }
 
-    /// Writes this run's summary; for a shard, also `_SUCCESS` once every shard is done.
-    pub fn write(&self, summary: &RunSummary) -> Result<PathBuf> {
+    /// Writes this run's summary; for a shard, also `_SUCCESS` once every
+    /// shard is done. Summaries of other shards count only when written
+    /// after `not_before` (when this attempt of the run began): those of an
+    /// earlier, completed run of the same command do not.
+    pub fn write(&self, summary: &RunSummary, not_before: Option<SystemTime>) -> Result<PathBuf> {
         let Some(shard) = self.shard else {
             write_json_atomically(&self.success(), summary)?;
             return Ok(self.success());
@@ -170,7 +174,16 @@ impl Markers {
                 count: shard.count,
             }
             .file_tag();
-            let Ok(text) = std::fs::read_to_string(dir.join(format!("{tag}.json"))) else {
+            let path = dir.join(format!("{tag}.json"));
+            let written = std::fs::metadata(&path).and_then(|m| m.modified());
+            let current = match (written, not_before) {
+                (Ok(written), Some(not_before)) => written >= not_before,
+                (written, _) => written.is_ok(),
+            };
+            if !current {
+                return Ok(mine);
+            }
+            let Ok(text) = std::fs::read_to_string(&path) else {
                 return Ok(mine);
             };
             let other = serde_json::from_str::<RunSummary>(&text).with_context(|| format!("reading {tag}.json"))?;

@@ -258,3 +258,24 @@ fn a_shard_killed_in_a_stage_and_restarted_gives_the_same_result() {
         assert_same_output(&single, &sharded, &format!("{name} after a kill in {stage}"));
     }
 }
+
+/// `_SUCCESS` counts the summaries of this attempt's shards only: after a
+/// complete run, one shard run again does not mark the output complete with
+/// the other shard's summary of the earlier run.
+#[test]
+fn a_shard_run_again_waits_for_this_attempts_summaries() {
+    let out = scratch("scale-out-rerun");
+    let sql = Path::new("sql/token_counts.sql");
+    run_shards(sql, "data/samples", &out, &[], 2);
+    assert!(out.join("_SUCCESS").exists());
+    finish(
+        spawn(&run_args(sql, "data/samples", &out, &[], Some((0, 2)))),
+        "shard 0 again",
+    );
+    assert!(!out.join("_SUCCESS").exists(), "complete with an earlier run's summary");
+    finish(
+        spawn(&run_args(sql, "data/samples", &out, &[], Some((1, 2)))),
+        "shard 1 again",
+    );
+    assert!(out.join("_SUCCESS").exists());
+}

@@ -27,9 +27,9 @@ pub mod stages;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use datafusion::execution::TaskContext;
 use datafusion::physical_plan::{displayable, ExecutionPlan};
 
@@ -60,6 +60,23 @@ impl ScaleOut {
             root: output.join(EXCHANGE_DIR).join(format!("{:016x}", fingerprint(run_key))),
             wait,
         }
+    }
+
+    /// Marks the start of this attempt of the run (the first shard to start
+    /// creates `RUN/started`; it goes with the exchange data when the run
+    /// completes); returns when it was made. Shard summaries older than
+    /// that belong to an earlier run of the same command.
+    pub fn begin(&self) -> Result<SystemTime> {
+        std::fs::create_dir_all(&self.root).with_context(|| format!("creating {}", self.root.display()))?;
+        let started = self.root.join("started");
+        match std::fs::OpenOptions::new().write(true).create_new(true).open(&started) {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(e).with_context(|| format!("creating {}: disk error", started.display())),
+        }
+        std::fs::metadata(&started)
+            .and_then(|m| m.modified())
+            .with_context(|| format!("reading {}", started.display()))
     }
 
     /// The run's fingerprint, as its exchange directory is named.

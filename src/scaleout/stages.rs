@@ -17,7 +17,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use datafusion::common::{not_impl_err, Result};
+use datafusion::common::Result;
 use datafusion::physical_plan::coalesce_partitions::CoalescePartitionsExec;
 use datafusion::physical_plan::execution_plan::{ChildrenPropertiesMode, ReplaceChildrenOptions};
 use datafusion::physical_plan::repartition::RepartitionExec;
@@ -70,22 +70,19 @@ fn cut_node(node: Arc<dyn ExecutionPlan>, root: &Path, stages: &mut Vec<Stage>) 
     let node = node.replace_children(children.clone(), same_properties())?;
 
     if let Some(repartition) = node.as_ref().downcast_ref::<RepartitionExec>() {
-        if repartition.preserve_order() {
-            return not_impl_err!(
-                "a sharded run cannot yet divide an order-preserving repartition among processes ({}); \
-                 run this statement unsharded",
-                repartition.partitioning()
-            );
-        }
-        if matches!(
+        let divides_rows = matches!(
             repartition.partitioning(),
             Partitioning::Hash(..) | Partitioning::RoundRobinBatch(_)
-        ) {
+        );
+        if divides_rows && !repartition.preserve_order() {
             // Replaced as a whole: the map tasks divide their own rows, so
             // each reduce task reads only its partition.
             let kind = ExchangeKind::Repartitioned(repartition.partitioning().clone());
             return Ok(add_stage(children[0].clone(), kind, root, stages, node.as_ref()));
         }
+        // An order-preserving repartition merges sorted inputs: it stays,
+        // above a reader of its input (each process running one of its
+        // partitions repartitions all of the input; correct, not cheap).
     }
     let merges = node.as_ref().is::<CoalescePartitionsExec>()
         || node.as_ref().is::<SortPreservingMergeExec>()

@@ -52,6 +52,11 @@ fn assert_no_panic(output: &Output) {
     assert!(!log.contains("panicked"), "a panic in the log:\n{log}");
 }
 
+/// Whether a file is being written anywhere under `dir`.
+fn has_in_progress_files(dir: &Path) -> bool {
+    files_under(dir).iter().any(|f| f.ends_with(".inprogress"))
+}
+
 /// No hidden temporary file left anywhere under `dir`.
 fn assert_no_in_progress_files(dir: &Path) {
     let mut stack = vec![dir.to_path_buf()];
@@ -153,7 +158,13 @@ fn sigterm_stops_tidily_and_the_same_command_resumes() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(1500));
+    // Signalled as soon as it writes, whatever the machine's speed: a fixed
+    // sleep lets a fast machine finish first.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !has_in_progress_files(&out) {
+        assert!(Instant::now() < deadline, "the run never started writing");
+        std::thread::sleep(Duration::from_millis(2));
+    }
     let signalled = Instant::now();
     assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
     let run = child.wait_with_output().unwrap();

@@ -136,7 +136,8 @@ pub struct JobArgs {
     #[arg(long, value_name = "SIZE", default_value = "100GiB")]
     pub max_spill: String,
 
-    /// Process only share I of N of the input splits (0-based), e.g. 2/8.
+    /// This process is shard I of N (0-based, e.g. 2/8) of one run: N processes with the
+    /// same command and output together write exactly what one process writes.
     /// Default: JOB_COMPLETION_INDEX/JOB_COMPLETION_COUNT when set (Kubernetes Indexed Jobs).
     #[arg(long, value_name = "I/N")]
     pub shard: Option<String>,

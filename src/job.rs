@@ -45,7 +45,7 @@ use crate::source::compression::{check_bzip2_files_are_whole, split_large_files}
 use crate::source::detect::format_for_splits;
 use crate::source::format::ReadConfig;
 use crate::source::stats::ReadStats;
-use crate::source::storage::{discover_splits_with, RetryOptions};
+use crate::source::storage::{discover_splits_with, RetryOptions, Split};
 use crate::source::{PagesScanExec, PagesTable};
 use crate::summary::{Markers, OutputSummary, RunSummary};
 use crate::tokenizer::{register_tokenizer_udfs, TokenizerBackend, TokenizerSet};
@@ -184,7 +184,9 @@ impl Job {
         let statements = self.parse_file(sql_file)?;
         let markers = Markers::new(&self.config.output, self.config.shard);
         markers.clear()?;
-        let total_bytes = self.pages.splits().iter().map(|s| s.size).sum();
+        // A shard's progress is measured against its own splits (it may do
+        // more, taking over the splits of shards that have not started).
+        let total_bytes = self.own_splits().iter().map(|s| s.size).sum();
         let progress = Progress::start(
             self.config.progress,
             total_bytes,
@@ -207,6 +209,14 @@ impl Job {
             scale_out.remove_exchange();
         }
         Ok(summary)
+    }
+
+    /// The splits this process answers for: all of them, or a shard's own.
+    fn own_splits(&self) -> Vec<Split> {
+        match self.config.shard {
+            Some(shard) => shard.select(self.pages.splits().to_vec()),
+            None => self.pages.splits().to_vec(),
+        }
     }
 
     /// A sharded run's part: the statements' text (after substitution), the
@@ -294,13 +304,7 @@ impl Job {
             sql_file: sql_file.display().to_string(),
             shard: self.config.shard.map(|s| s.to_string()),
             run: None,
-            splits: match self.config.shard {
-                Some(shard) => shard.select(self.pages.splits().to_vec()),
-                None => self.pages.splits().to_vec(),
-            }
-            .iter()
-            .map(|s| s.label.clone())
-            .collect(),
+            splits: self.own_splits().iter().map(|s| s.label.clone()).collect(),
             pages_read,
             pages_written,
             pages_skipped,

@@ -352,7 +352,10 @@ impl Job {
             out.push_str(&format!("-- {}\n", statement.label));
             let plan = match statement.statement {
                 Statement::CopyTo(copy) => {
-                    let (dir, plan, sink) = self.copy_plan(copy).await.with_context(|| statement.label.clone())?;
+                    let (dir, plan, sink) = self
+                        .copy_plan(copy, None)
+                        .await
+                        .with_context(|| statement.label.clone())?;
                     copy_targets.insert(
                         directory_key(&dir.display().to_string()),
                         sink.file_schema(without_file_bucket(plan.schema())),
@@ -534,7 +537,13 @@ impl Job {
 
     /// Plans a COPY's query; returns the target directory, the plan and the
     /// file format to write.
-    async fn copy_plan(&self, copy: CopyToStatement) -> Result<(PathBuf, Arc<dyn ExecutionPlan>, Arc<dyn SinkFormat>)> {
+    /// `target_partitions` overrides `--partitions` for this plan (the
+    /// reduce stages of a sharded run).
+    async fn copy_plan(
+        &self,
+        copy: CopyToStatement,
+        target_partitions: Option<usize>,
+    ) -> Result<(PathBuf, Arc<dyn ExecutionPlan>, Arc<dyn SinkFormat>)> {
         let options: Vec<(String, String)> = copy
             .options
             .iter()
@@ -563,12 +572,20 @@ impl Job {
                 .ok_or_else(|| anyhow!("COPY {name}: cannot plan"))?,
         };
         let plan = self.logical_plan(query).await?;
-        let plan = self.ctx.state().create_physical_plan(&plan).await?;
+        let mut state = self.ctx.state();
+        if let Some(partitions) = target_partitions {
+            let options = state.config_mut().options_mut();
+            options.execution.target_partitions = partitions;
+            // The map tasks are already spread over every shard's cores:
+            // spreading batches round robin would only exchange raw pages.
+            options.optimizer.enable_round_robin_repartition = false;
+        }
+        let plan = state.create_physical_plan(&plan).await?;
         Ok((PathBuf::from(copy.target), plan, sink))
     }
 
     async fn copy(&self, copy: CopyToStatement) -> Result<(PathBuf, WriteReport, u64)> {
-        let (dir, plan, sink) = self.copy_plan(copy).await?;
+        let (dir, plan, sink) = self.copy_plan(copy, None).await?;
         let names = self.partition_names(&plan, sink.extension());
         tracing::info!(
             "writing {} into {} in parallel",
@@ -604,7 +621,15 @@ impl Job {
         index: usize,
         label: &str,
     ) -> Result<(PathBuf, WriteReport, u64)> {
-        let (dir, plan, sink) = self.copy_plan(copy).await?;
+        let (dir, mut plan, sink) = self.copy_plan(copy.clone(), None).await?;
+        let reduce_partitions = self.config.partitions.max(1) * scale_out.shard.count;
+        if gathers_rows(&plan) && reduce_partitions > self.config.partitions {
+            // Stages after an exchange are divided among all shards: plan
+            // them with partitions for every core of every shard, not one
+            // process's worth (the rows are the same; a hash-partitioned
+            // COPY spreads them over more part- files).
+            plan = self.copy_plan(copy, Some(reduce_partitions)).await?.1;
+        }
         let root = scale_out.statement_root(index, &plan);
         let staged = cut(plan, &root)?;
         let owners = |plan: &Arc<dyn ExecutionPlan>| self.preferred_shards(plan, scale_out);
@@ -760,6 +785,25 @@ fn summarize(statement: &Statement) -> String {
     } else {
         text
     }
+}
+
+/// Whether `plan` brings rows of different partitions together (a hash
+/// repartition, a coalesce, a merge): an aggregate, join, window, sort or
+/// limit, as opposed to per-page work.
+fn gathers_rows(plan: &Arc<dyn ExecutionPlan>) -> bool {
+    use datafusion::physical_plan::coalesce_partitions::CoalescePartitionsExec;
+    use datafusion::physical_plan::repartition::RepartitionExec;
+    use datafusion::physical_plan::sorts::sort_preserving_merge::SortPreservingMergeExec;
+    use datafusion::physical_plan::Partitioning;
+
+    let node = plan.as_ref();
+    let hashes = node
+        .downcast_ref::<RepartitionExec>()
+        .is_some_and(|r| matches!(r.partitioning(), Partitioning::Hash(..)));
+    hashes
+        || node.is::<CoalescePartitionsExec>()
+        || node.is::<SortPreservingMergeExec>()
+        || plan.children().into_iter().any(gathers_rows)
 }
 
 /// Whether a COPY's files are named by its [`FILE_BUCKET_COLUMN`].

@@ -1,8 +1,8 @@
 //! Scale-out gives one run's answer: every SQL file of `sql/`, run as
 //! concurrent shard processes (`--shard I/N`, the pod's command line) into
-//! one output, writes exactly what one unsharded run writes — the same files,
-//! the same rows in each, and for Megatron datasets the same bytes — on both
-//! dump families. A shard killed with SIGKILL in the middle of a stage and
+//! one output, writes exactly what one unsharded run writes — the same rows,
+//! the same files where they are named by split or bucket, and for Megatron
+//! datasets the same bytes — on both dump families. A shard killed with SIGKILL in the middle of a stage and
 //! started again changes nothing.
 
 mod common;
@@ -74,9 +74,13 @@ fn run_single(sql: &Path, input: &str, output: &Path, extra: &[&str]) {
 /// What an output directory holds, comparable across runs: for each file
 /// (relative name; run markers, shard summaries and exchange data left out),
 /// its rows sorted (Parquet), or its bytes with the output directory's path
-/// replaced (Megatron's `data-path.txt` names files by path).
+/// replaced (Megatron's `data-path.txt` names files by path). The files of a
+/// hash-partitioned COPY (`part-00003.parquet`) count as one, `part-*`: a
+/// sharded run divides such a stage among all its processes' cores, so it
+/// writes more of them — with the same rows. Files named after input splits
+/// or buckets are compared one by one.
 fn contents(output: &Path) -> BTreeMap<String, Vec<String>> {
-    let mut found = BTreeMap::new();
+    let mut found: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for name in files_under(output) {
         let hidden = name
             .split('/')
@@ -85,6 +89,13 @@ fn contents(output: &Path) -> BTreeMap<String, Vec<String>> {
             continue;
         }
         let path = output.join(&name);
+        let file = name.rsplit('/').next().unwrap();
+        let partition_file = file.starts_with("part-") && file[5..].starts_with(|c: char| c.is_ascii_digit());
+        let key = if partition_file {
+            format!("{}part-*", &name[..name.len() - file.len()])
+        } else {
+            name.clone()
+        };
         let lines = if name.ends_with(".parquet") {
             let mut rows = Vec::new();
             for batch in read_parquet(&path) {
@@ -99,7 +110,6 @@ fn contents(output: &Path) -> BTreeMap<String, Vec<String>> {
                     rows.push(cells.join("\t"));
                 }
             }
-            rows.sort();
             rows
         } else {
             let bytes = std::fs::read(&path).unwrap();
@@ -110,7 +120,10 @@ fn contents(output: &Path) -> BTreeMap<String, Vec<String>> {
                 _ => vec![format!("{} bytes, fnv {:016x}", bytes.len(), fnv(&bytes))],
             }
         };
-        found.insert(name, lines);
+        found.entry(key).or_default().extend(lines);
+    }
+    for rows in found.values_mut() {
+        rows.sort();
     }
     found
 }

@@ -87,8 +87,11 @@ pub async fn write_map_task(
 ) -> Result<MapOutput> {
     let tasks = plan.output_partitioning().partition_count();
     let schema = plan.schema();
+    // Every output is open at once: their buffers share 8 MiB per task.
+    let buffer = (8 << 20) / kind.outputs().max(1);
+    let buffer = buffer.clamp(64 << 10, 1 << 20);
     let mut files = (0..kind.outputs())
-        .map(|output| ExchangeFile::create(dir, &file_name(task, output), &schema))
+        .map(|output| ExchangeFile::create(dir, &file_name(task, output), &schema, buffer))
         .collect::<Result<Vec<_>>>()?;
     let mut partitioner = match kind {
         ExchangeKind::Repartitioned(partitioning) => Some(BatchPartitioner::try_new(
@@ -125,12 +128,12 @@ struct ExchangeFile {
 }
 
 impl ExchangeFile {
-    fn create(dir: &Path, name: &str, schema: &SchemaRef) -> Result<Self> {
+    fn create(dir: &Path, name: &str, schema: &SchemaRef, buffer: usize) -> Result<Self> {
         let path = dir.join(name);
         let temporary = dir.join(format!(".{name}.{}.tmp", owner()));
         let file = File::create(&temporary).map_err(|e| disk_error(&temporary, e))?;
         let options = IpcWriteOptions::default().try_with_compression(Some(CompressionType::LZ4_FRAME))?;
-        let writer = FileWriter::try_new_with_options(BufWriter::with_capacity(1 << 20, file), schema, options)?;
+        let writer = FileWriter::try_new_with_options(BufWriter::with_capacity(buffer, file), schema, options)?;
         Ok(ExchangeFile {
             writer: Some(writer),
             temporary,

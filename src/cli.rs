@@ -147,6 +147,11 @@ pub struct JobArgs {
     #[arg(long, value_name = "SECONDS", default_value_t = 14400.0)]
     pub shard_wait_timeout: f64,
 
+    /// Sharded runs: a task claim not renewed for this long belongs to a shard that died;
+    /// another shard takes the task over (live shards renew theirs every few seconds).
+    #[arg(long, value_name = "SECONDS", default_value_t = 60.0)]
+    pub shard_claim_timeout: f64,
+
     /// Sharded runs: keep the exchange data (OUTPUT/_exchange/) after the run completes.
     #[arg(long)]
     pub keep_exchange: bool,
@@ -254,6 +259,10 @@ impl JobArgs {
                 .ok()
                 .filter(|t| !t.is_zero())
                 .context("--shard-wait-timeout: a positive number of seconds")?,
+            shard_claim_timeout: Duration::try_from_secs_f64(self.shard_claim_timeout)
+                .ok()
+                .filter(|t| !t.is_zero())
+                .context("--shard-claim-timeout: a positive number of seconds")?,
             keep_exchange: self.keep_exchange,
             progress: ProgressMode::detect(self.quiet),
             allow_incomplete: self.allow_incomplete,

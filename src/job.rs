@@ -50,10 +50,6 @@ use crate::source::{PagesScanExec, PagesTable};
 use crate::summary::{Markers, OutputSummary, RunSummary};
 use crate::tokenizer::{register_tokenizer_udfs, TokenizerBackend, TokenizerSet};
 
-/// A claim on a task of a scaled-out run untouched this long belongs to a
-/// process that died (live ones touch theirs every few seconds).
-const CLAIM_STALE_AFTER: Duration = Duration::from_secs(60);
-
 /// Everything a run needs, as given on the command line.
 #[derive(Debug, Clone)]
 pub struct JobConfig {
@@ -73,6 +69,8 @@ pub struct JobConfig {
     pub shard: Option<Shard>,
     /// Scaled out: the longest a shard waits for the tasks of others.
     pub shard_wait_timeout: Duration,
+    /// Scaled out: a task claim not renewed this long belongs to a shard that died.
+    pub shard_claim_timeout: Duration,
     /// Scaled out: keep `OUTPUT/_exchange/` after the run completes.
     pub keep_exchange: bool,
     pub progress: ProgressMode,
@@ -237,7 +235,7 @@ impl Job {
         ));
         let wait = WaitOptions {
             timeout: self.config.shard_wait_timeout,
-            stale_after: CLAIM_STALE_AFTER,
+            stale_after: self.config.shard_claim_timeout,
             concurrency: self.config.partitions.max(1),
         };
         Some(ScaleOut::new(&self.config.output, &key, shard, wait))

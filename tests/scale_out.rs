@@ -292,3 +292,36 @@ fn a_shard_run_again_waits_for_this_attempts_summaries() {
     );
     assert!(out.join("_SUCCESS").exists());
 }
+
+/// A shard killed while it holds a task and never started again (its index
+/// failed for good) does not stall the run: the other shard takes the task
+/// over once the claim is no longer renewed, and writes the single run's
+/// output.
+#[test]
+fn a_dead_shards_claims_are_taken_over() {
+    let root = scratch("scale-out-dead");
+    let sql = Path::new("sql/vocab.sql");
+    let extra = ["--partitions", "1", "--shard-claim-timeout", "2"];
+    let single = root.join("single");
+    run_single(sql, "data/samples", &single, &extra);
+    let sharded = root.join("sharded");
+    let mut victim = spawn(&run_args(sql, "data/samples", &sharded, &extra, Some((0, 2))));
+    assert!(
+        wait_for_claim(&sharded, "stage-000", &mut victim),
+        "shard 0 never claimed a task"
+    );
+    victim.kill().unwrap();
+    assert!(
+        !victim.wait().unwrap().success(),
+        "shard 0 finished before it was killed"
+    );
+    let log = finish(
+        spawn(&run_args(sql, "data/samples", &sharded, &extra, Some((1, 2)))),
+        "shard 1",
+    );
+    assert!(log.contains("went stale: taking it over"), "{log}");
+    let (expected, got) = (contents(&single), contents(&sharded));
+    assert_eq!(expected, got, "the output of one run");
+    // Shard 0 never wrote its summary: the run is not marked complete.
+    assert!(!sharded.join("_SUCCESS").exists());
+}

@@ -14,7 +14,7 @@
 //! for.
 //!
 //! A live claim is touched every few seconds; one untouched for
-//! [`WaitOptions::stale_after`] belongs to a process that died, and is taken
+//! [`WaitOptions::stale_after`] (`--shard-claim-timeout`) belongs to a process that died, and is taken
 //! over — so is any claim holding this process's own shard index that this
 //! process is not running (a pod restarted after a kill). A task run twice
 //! writes the same files under the same names, atomically: retries and
@@ -45,8 +45,11 @@ pub struct WaitOptions {
     pub concurrency: usize,
 }
 
-/// How often live claims are touched.
-const HEARTBEAT: Duration = Duration::from_secs(5);
+/// How often live claims are touched: every 5 s, or more often when claims
+/// go stale sooner.
+fn heartbeat(stale_after: Duration) -> Duration {
+    (stale_after / 4).min(Duration::from_secs(5))
+}
 /// How often a waiting process looks again, and says what it waits for.
 const POLL: Duration = Duration::from_millis(250);
 const REPORT_EVERY: Duration = Duration::from_secs(15);
@@ -169,7 +172,7 @@ impl Board {
                 }
                 _ = tokio::time::sleep(POLL) => {}
             }
-            if last_heartbeat.elapsed() > HEARTBEAT {
+            if last_heartbeat.elapsed() > heartbeat(self.options.stale_after) {
                 for &task in &active {
                     touch(&self.claim_path(task));
                 }

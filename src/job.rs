@@ -350,10 +350,11 @@ impl Job {
             out.push_str(&format!("-- {}\n", statement.label));
             let plan = match statement.statement {
                 Statement::CopyTo(copy) => {
-                    let (dir, plan, sink) = self
-                        .copy_plan(copy, None)
-                        .await
-                        .with_context(|| statement.label.clone())?;
+                    let planned = match self.config.shard {
+                        Some(shard) => self.copy_plan_scaled_out(copy, shard).await,
+                        None => self.copy_plan(copy, None).await,
+                    };
+                    let (dir, plan, sink) = planned.with_context(|| statement.label.clone())?;
                     copy_targets.insert(
                         directory_key(&dir.display().to_string()),
                         sink.file_schema(without_file_bucket(plan.schema())),
@@ -376,6 +377,10 @@ impl Job {
                             "one per partition"
                         }
                     ));
+                    if self.config.shard.is_some() {
+                        out.push_str(&explain_stages(plan)?);
+                        continue;
+                    }
                     plan
                 }
                 other => {
@@ -619,15 +624,7 @@ impl Job {
         index: usize,
         label: &str,
     ) -> Result<(PathBuf, WriteReport, u64)> {
-        let (dir, mut plan, sink) = self.copy_plan(copy.clone(), None).await?;
-        let reduce_partitions = self.config.partitions.max(1) * scale_out.shard.count;
-        if gathers_rows(&plan) && reduce_partitions > self.config.partitions {
-            // Stages after an exchange are divided among all shards: plan
-            // them with partitions for every core of every shard, not one
-            // process's worth (the rows are the same; a hash-partitioned
-            // COPY spreads them over more part- files).
-            plan = self.copy_plan(copy, Some(reduce_partitions)).await?.1;
-        }
+        let (dir, plan, sink) = self.copy_plan_scaled_out(copy, scale_out.shard).await?;
         let root = scale_out.statement_root(index, &plan);
         let staged = cut(plan, &root)?;
         let owners = |plan: &Arc<dyn ExecutionPlan>| self.preferred_shards(plan, scale_out);
@@ -667,6 +664,25 @@ impl Job {
         let current: Vec<&str> = everyone.iter().flat_map(WriteReport::file_names).collect();
         finish_directory(&dir, &names, &current, sink.as_ref())?;
         Ok((dir, report, spilled_bytes(&last)))
+    }
+
+    /// Plans a COPY for a sharded run: a statement that gathers rows is
+    /// planned with partitions for every core of every shard, not one
+    /// process's worth — its stages after an exchange are divided among all
+    /// shards (the rows are the same; a hash-partitioned COPY spreads them
+    /// over more `part-` files).
+    async fn copy_plan_scaled_out(
+        &self,
+        copy: CopyToStatement,
+        shard: Shard,
+    ) -> Result<(PathBuf, Arc<dyn ExecutionPlan>, Arc<dyn SinkFormat>)> {
+        let (dir, plan, sink) = self.copy_plan(copy.clone(), None).await?;
+        let reduce_partitions = self.config.partitions.max(1) * shard.count;
+        if gathers_rows(&plan) && reduce_partitions > self.config.partitions {
+            let plan = self.copy_plan(copy, Some(reduce_partitions)).await?.1;
+            return Ok((dir, plan, sink));
+        }
+        Ok((dir, plan, sink))
     }
 
     /// The shard each partition of `plan` belongs to: when its partitions
@@ -783,6 +799,31 @@ fn summarize(statement: &Statement) -> String {
     } else {
         text
     }
+}
+
+/// How a sharded run divides `plan`: each stage's plan (its partitions are
+/// the tasks the shards share) and the writers' plan.
+fn explain_stages(plan: Arc<dyn ExecutionPlan>) -> Result<String> {
+    let staged = cut(plan, Path::new("OUTPUT/_exchange/RUN"))?;
+    let mut out = String::new();
+    let total = staged.stages.len() + 1;
+    for stage in &staged.stages {
+        out.push_str(&format!(
+            "-- stage {} of {total}: {} map tasks, each writing {} exchange files: {}\n",
+            stage.id + 1,
+            stage.tasks(),
+            stage.kind.outputs(),
+            stage.kind
+        ));
+        out.push_str(&displayable(stage.plan.as_ref()).indent(true).to_string());
+    }
+    out.push_str(&format!(
+        "-- stage {total} of {total}: {} writer tasks\n",
+        staged.last.output_partitioning().partition_count()
+    ));
+    out.push_str(&displayable(staged.last.as_ref()).indent(true).to_string());
+    out.push('\n');
+    Ok(out)
 }
 
 /// Whether `plan` brings rows of different partitions together (a hash

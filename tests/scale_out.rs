@@ -325,3 +325,18 @@ fn a_dead_shards_claims_are_taken_over() {
     // Shard 0 never wrote its summary: the run is not marked complete.
     assert!(!sharded.join("_SUCCESS").exists());
 }
+
+/// `wikitok explain --shard` shows how a sharded run divides a statement:
+/// its stages, what each exchanges, and the writers.
+#[test]
+fn explain_with_a_shard_shows_the_stages() {
+    let run = wikitok(&["explain", "sql/vocab.sql", "--shard", "0/3", "--partitions", "2"]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let plan = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        plan.contains("-- stage 1 of 3: 5 map tasks, each writing 6 exchange files: Hash([token_id@0], 6)"),
+        "{plan}"
+    );
+    assert!(plan.contains("ExchangeReaderExec: stage 1"), "{plan}");
+    assert!(plan.contains("-- stage 3 of 3: 1 writer tasks"), "{plan}");
+}

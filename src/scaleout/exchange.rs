@@ -54,6 +54,15 @@ pub enum ExchangeKind {
     PerTask,
 }
 
+impl std::fmt::Display for ExchangeKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ExchangeKind::Repartitioned(partitioning) => write!(f, "{partitioning}"),
+            ExchangeKind::PerTask => write!(f, "one file per task"),
+        }
+    }
+}
+
 impl ExchangeKind {
     /// Files each map task writes.
     pub fn outputs(&self) -> usize {
@@ -223,7 +232,7 @@ impl DisplayAs for ExchangeReaderExec {
         write!(
             f,
             "ExchangeReaderExec: stage {} ({} map tasks, {})",
-            self.stage,
+            self.stage + 1,
             self.map_tasks,
             if self.hashed {
                 "repartitioned"

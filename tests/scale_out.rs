@@ -170,57 +170,42 @@ fn assert_same_output(single: &Path, sharded: &Path, what: &str) {
     );
 }
 
-fn every_sql_file_sharded_equals_one_run(family: &str, input: &str, extra: &[&str], count: usize) {
+/// Every file of `sql/`, run once unsharded and then as each of `counts`
+/// concurrent shard processes.
+fn every_sql_file_sharded_equals_one_run(family: &str, input: &str, extra: &[&str], counts: &[usize]) {
     let root = scratch(&format!("scale-out-{family}"));
     for sql in sql_files() {
         let name = sql.file_stem().unwrap().to_string_lossy().into_owned();
         let single = root.join(format!("{name}-single"));
-        let sharded = root.join(format!("{name}-sharded"));
         run_single(&sql, input, &single, extra);
-        let logs = run_shards(&sql, input, &sharded, extra, count);
-        assert_same_output(
-            &single,
-            &sharded,
-            &format!("{family} {}, {count} shards", sql.display()),
-        );
-        if name == "megatron" {
-            let bins = files_under(&sharded)
-                .into_iter()
-                .filter(|f| f.ends_with(".bin"))
-                .count();
-            assert!(bins > 1, "megatron.sql wrote {bins} datasets: nothing was compared");
-        }
-        let _ = logs;
-    }
-}
-
-#[test]
-fn every_sql_file_as_three_shards_writes_one_runs_output_cirrussearch() {
-    every_sql_file_sharded_equals_one_run("cirrus", "data/samples", &[], 3);
-}
-
-#[test]
-fn every_sql_file_as_three_shards_writes_one_runs_output_xml() {
-    every_sql_file_sharded_equals_one_run("xml", XML_DUMP, &["--partitions", "4", "--min-split-size", "16KiB"], 3);
-}
-
-/// The shuffle and the aggregates do not depend on how many processes run
-/// them: 1, 2 and 4 shards give the single run's files too.
-#[test]
-fn any_number_of_shards_gives_the_same_shuffle_and_vocabulary() {
-    let root = scratch("scale-out-counts");
-    for sql in ["sql/megatron.sql", "sql/vocab.sql"] {
-        let sql = Path::new(sql);
-        let single = root.join("single");
-        let _ = std::fs::remove_dir_all(&single);
-        run_single(sql, "data/samples", &single, &[]);
-        for count in [1, 2, 4] {
-            let sharded = root.join(format!("sharded-{count}"));
-            let _ = std::fs::remove_dir_all(&sharded);
-            run_shards(sql, "data/samples", &sharded, &[], count);
-            assert_same_output(&single, &sharded, &format!("{}, {count} shards", sql.display()));
+        for &count in counts {
+            let sharded = root.join(format!("{name}-sharded-{count}"));
+            run_shards(&sql, input, &sharded, extra, count);
+            assert_same_output(
+                &single,
+                &sharded,
+                &format!("{family} {}, {count} shards", sql.display()),
+            );
+            if name == "megatron" {
+                let bins = files_under(&sharded)
+                    .into_iter()
+                    .filter(|f| f.ends_with(".bin"))
+                    .count();
+                assert!(bins > 1, "megatron.sql wrote {bins} datasets: nothing was compared");
+            }
         }
     }
+}
+
+#[test]
+fn every_sql_file_as_one_to_four_shards_writes_one_runs_output_cirrussearch() {
+    every_sql_file_sharded_equals_one_run("cirrus", "data/samples", &[], &[1, 2, 3, 4]);
+}
+
+#[test]
+fn every_sql_file_as_one_to_four_shards_writes_one_runs_output_xml() {
+    let extra = ["--partitions", "4", "--min-split-size", "16KiB"];
+    every_sql_file_sharded_equals_one_run("xml", XML_DUMP, &extra, &[1, 2, 3, 4]);
 }
 
 /// Polls until a claim file appears in a directory of `output`'s exchange

@@ -26,7 +26,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 BINARY = os.path.join(REPO, "target", "release", "wikitok")
 STAGE_LINE = re.compile(
-    r"(statement \d+, stage \d+ of \d+): (\d+) of (\d+) map tasks ran here \((\d+) rows, ([\d.]+) MB exchanged\) in ([\d.]+)s"
+    r"(statement \d+, stage \d+ of \d+(?: \(writers\))?): (\d+) of (\d+) (?:map )?tasks ran here "
+    r"\((\d+) rows, ([\d.]+) MB (?:exchanged|written)\) in ([\d.]+)s"
 )
 
 
@@ -94,7 +95,8 @@ def main():
     for name in sorted(stages):
         secs = statistics.median(stages[name]["seconds"])
         mb = statistics.median(stages[name]["mb"])
-        print(f"  {name}: {secs:6.2f} s (slowest shard), {mb:8.1f} MB exchanged = {mb / 1000 / gb:6.2f} GB per GB of dump")
+        what = "written" if "writers" in name else "exchanged"
+        print(f"  {name}: {secs:6.2f} s (slowest shard), {mb:8.1f} MB {what} = {mb / 1000 / gb:6.2f} GB per GB of dump")
 
 
 if __name__ == "__main__":

@@ -639,6 +639,7 @@ impl Job {
             names.names.len(),
             dir.display()
         );
+        let writing = Instant::now();
         let board = Board::new(
             root.join("write"),
             format!("{short_label}, writing {}", dir.display()),
@@ -656,10 +657,19 @@ impl Job {
                     }
                 })
                 .await?;
+        let tasks_here = ran.len();
         let mut report = WriteReport::default();
         for (_, written) in ran {
             report.absorb(written);
         }
+        let total = staged.stages.len() + 1;
+        tracing::info!(
+            "{short_label}, stage {total} of {total} (writers): {tasks_here} of {} tasks ran here ({} rows, {:.1} MB written) in {:.1}s",
+            names.names.len(),
+            report.files_written.iter().map(|f| f.rows).sum::<u64>(),
+            report.files_written.iter().map(|f| f.bytes).sum::<u64>() as f64 / 1e6,
+            writing.elapsed().as_secs_f64()
+        );
         let everyone: Vec<WriteReport> = board.results()?;
         let current: Vec<&str> = everyone.iter().flat_map(WriteReport::file_names).collect();
         finish_directory(&dir, &names, &current, sink.as_ref())?;

@@ -202,8 +202,19 @@ impl Board {
         order
     }
 
-    /// Takes `task` unless a live process holds it.
+    /// Takes `task` unless a live process holds it or it is done.
     fn try_claim(&self, task: usize) -> Result<bool> {
+        let claimed = self.claim(task)?;
+        // Its holder may have finished between our look at the done marker
+        // and the claim (done is committed before the claim is dropped).
+        if claimed && self.is_done(task) {
+            let _ = std::fs::remove_file(self.claim_path(task));
+            return Ok(false);
+        }
+        Ok(claimed)
+    }
+
+    fn claim(&self, task: usize) -> Result<bool> {
         let path = self.claim_path(task);
         if create_claim(&path, self.shard.index)? {
             return Ok(true);
@@ -309,6 +320,40 @@ mod tests {
         // Done tasks are never run again.
         let again = board.run(|task| async move { Ok(task) }).await.unwrap();
         assert!(again.is_empty());
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn shards_running_at_once_run_every_task_exactly_once() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use std::sync::Arc;
+        let dir = scratch("together");
+        let runs: Arc<Vec<AtomicUsize>> = Arc::new((0..40).map(|_| AtomicUsize::new(0)).collect());
+        let owners: Vec<usize> = (0..40).map(|task| task % 3).collect();
+        let shards = (0..3).map(|index| {
+            let (dir, owners, runs) = (dir.clone(), owners.clone(), runs.clone());
+            tokio::spawn(async move {
+                let board = Board::new(dir, "test".into(), owners, Shard::new(index, 3).unwrap(), options());
+                board
+                    .run(|task| {
+                        let runs = runs.clone();
+                        async move {
+                            runs[task].fetch_add(1, Ordering::SeqCst);
+                            tokio::time::sleep(Duration::from_millis(5)).await;
+                            Ok(task)
+                        }
+                    })
+                    .await
+                    .unwrap()
+                    .len()
+            })
+        });
+        let mut ran_here = Vec::new();
+        for shard in shards.collect::<Vec<_>>() {
+            ran_here.push(shard.await.unwrap());
+        }
+        assert_eq!(ran_here.iter().sum::<usize>(), 40, "{ran_here:?}");
+        assert!(runs.iter().all(|r| r.load(Ordering::SeqCst) == 1));
         std::fs::remove_dir_all(dir).unwrap();
     }
 

@@ -201,8 +201,14 @@ impl Markers {
     }
 }
 
+/// Written under a temporary name of this process's own (shards finishing
+/// together may write `_SUCCESS` at the same moment), then renamed.
 fn write_json_atomically(path: &Path, value: &impl Serialize) -> Result<()> {
-    let tmp = path.with_extension("inprogress");
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{name}.{}.tmp", crate::sink::in_progress::owner()));
     let text = serde_json::to_string_pretty(value)?;
     std::fs::write(&tmp, text + "\n").with_context(|| format!("writing {}", tmp.display()))?;
     std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;

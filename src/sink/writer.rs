@@ -475,7 +475,11 @@ fn remove_stale_files(dir: &Path, current: &[&str], format: &dyn SinkFormat) -> 
         let name = entry.file_name().to_string_lossy().into_owned();
         if name.ends_with(&format!(".{extension}")) && !current.contains(name.as_str()) {
             tracing::info!(file = %entry.path().display(), "removing a stale output file from an earlier run");
-            std::fs::remove_file(entry.path()).map_err(|e| io_error(&entry.path(), e))?;
+            match std::fs::remove_file(entry.path()) {
+                // Another shard finishing the same directory removed it first.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                other => other.map_err(|e| io_error(&entry.path(), e))?,
+            }
             for companion in format.companions() {
                 let _ = std::fs::remove_file(dir.join(companion_name(&name, extension, companion)));
             }

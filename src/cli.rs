@@ -170,7 +170,8 @@ pub struct JobArgs {
     pub max_pages: Option<u64>,
 
     /// Plain and bzip2 files at least twice this size are divided into byte ranges
-    /// (bzip2 at block boundaries) when there are fewer files than partitions.
+    /// (bzip2 at block boundaries) when there are fewer files than partitions; files
+    /// over 256 MiB always are, into pieces of at most ~256 MiB.
     #[arg(long, value_name = "SIZE", default_value = "1MiB")]
     pub min_split_size: String,
 

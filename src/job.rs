@@ -29,7 +29,7 @@ use crate::progress::{Progress, ProgressMode};
 use crate::runtime::{
     build_runtime, check_spill_dirs, explain_spill_error, peak_rss, PeakTrackingPool, RuntimeSettings,
 };
-use crate::scaleout::{cut, Board, ScaleOut, WaitOptions};
+use crate::scaleout::{cut, gathers_rows, Board, ScaleOut, WaitOptions};
 use crate::script::substitute_variables;
 use crate::shard::Shard;
 use crate::shuffle::register_shuffle_udf;
@@ -834,25 +834,6 @@ fn explain_stages(plan: Arc<dyn ExecutionPlan>) -> Result<String> {
     out.push_str(&displayable(staged.last.as_ref()).indent(true).to_string());
     out.push('\n');
     Ok(out)
-}
-
-/// Whether `plan` brings rows of different partitions together (a hash
-/// repartition, a coalesce, a merge): an aggregate, join, window, sort or
-/// limit, as opposed to per-page work.
-fn gathers_rows(plan: &Arc<dyn ExecutionPlan>) -> bool {
-    use datafusion::physical_plan::coalesce_partitions::CoalescePartitionsExec;
-    use datafusion::physical_plan::repartition::RepartitionExec;
-    use datafusion::physical_plan::sorts::sort_preserving_merge::SortPreservingMergeExec;
-    use datafusion::physical_plan::Partitioning;
-
-    let node = plan.as_ref();
-    let hashes = node
-        .downcast_ref::<RepartitionExec>()
-        .is_some_and(|r| matches!(r.partitioning(), Partitioning::Hash(..)));
-    hashes
-        || node.is::<CoalescePartitionsExec>()
-        || node.is::<SortPreservingMergeExec>()
-        || plan.children().into_iter().any(gathers_rows)
 }
 
 /// Whether a COPY's files are named by its [`FILE_BUCKET_COLUMN`].

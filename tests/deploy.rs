@@ -5,7 +5,7 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::*;
@@ -31,9 +31,33 @@ fn job_container_of(dir: &str) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
+/// The container's literal environment variables.
+fn container_env(container: &serde_json::Value) -> BTreeMap<String, String> {
+    container["env"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_string())))
+        .collect()
+}
+
+/// The pod's volumes as local directories (`/sql` is the repository's `sql/`).
+fn pod_mounts(dumps: &Path, output: &Path, spill: &Path) -> Vec<(&'static str, PathBuf)> {
+    vec![
+        ("/dumps", dumps.to_path_buf()),
+        ("/output", output.to_path_buf()),
+        ("/spill", spill.to_path_buf()),
+        ("/sql", repo_root().join("sql")),
+    ]
+}
+
 /// Expands `$(VAR)` as Kubernetes does and maps the pod's mount paths to
 /// local directories.
-fn local_args(container: &serde_json::Value, env: &BTreeMap<String, String>, mounts: &[(&str, &Path)]) -> Vec<String> {
+fn local_args(
+    container: &serde_json::Value,
+    env: &BTreeMap<String, String>,
+    mounts: &[(&str, PathBuf)],
+) -> Vec<String> {
     container["args"]
         .as_array()
         .unwrap()
@@ -60,23 +84,11 @@ fn the_jobs_command_line_run_once_per_index_equals_one_run() {
     assert!(completions > 1);
     let dir = scratch("k8s-simulation");
     let dumps = dir.join("dumps");
-    let env: BTreeMap<String, String> = container["env"]
-        .as_object()
-        .unwrap()
-        .iter()
-        .filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_string())))
-        .collect();
+    let env = container_env(&container);
     let expected = make_dump(&dumps.join(&env["DUMP_PATH"]), 6, 15);
     let (output, spill) = (dir.join("output"), dir.join("spill"));
     std::fs::create_dir_all(&spill).unwrap();
-    let sql = repo_root().join("sql");
-    let mounts = [
-        ("/dumps", dumps.as_path()),
-        ("/output", output.as_path()),
-        ("/spill", spill.as_path()),
-        ("/sql", sql.as_path()),
-    ];
-    let args = local_args(&container, &env, &mounts);
+    let args = local_args(&container, &env, &pod_mounts(&dumps, &output, &spill));
     assert!(
         args.iter().any(|a| a == spill.to_str().unwrap()),
         "--spill-dir is the mounted spill volume: {args:?}"
@@ -110,16 +122,7 @@ fn the_jobs_command_line_run_once_per_index_equals_one_run() {
     );
 
     let single = dir.join("single");
-    let mut single_args = local_args(
-        &container,
-        &env,
-        &[
-            ("/dumps", &dumps),
-            ("/output", &single),
-            ("/spill", &spill),
-            ("/sql", &sql),
-        ],
-    );
+    let mut single_args = local_args(&container, &env, &pod_mounts(&dumps, &single, &spill));
     single_args.push("--quiet".into());
     let run = wikitok(&single_args.iter().map(String::as_str).collect::<Vec<_>>());
     assert!(run.status.success());
@@ -168,23 +171,11 @@ fn the_megatron_overlay_in_waves_of_pods_equals_one_run() {
     assert!(parallelism < completions, "the overlay runs pods in waves");
     let dir = scratch("k8s-megatron-waves");
     let dumps = dir.join("dumps");
-    let env: BTreeMap<String, String> = container["env"]
-        .as_object()
-        .unwrap()
-        .iter()
-        .filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_string())))
-        .collect();
+    let env = container_env(&container);
     make_dump(&dumps.join(&env["DUMP_PATH"]), 6, 15);
     let (output, spill) = (dir.join("output"), dir.join("spill"));
     std::fs::create_dir_all(&spill).unwrap();
-    let sql = repo_root().join("sql");
-    let mounts = [
-        ("/dumps", dumps.as_path()),
-        ("/output", output.as_path()),
-        ("/spill", spill.as_path()),
-        ("/sql", sql.as_path()),
-    ];
-    let args = local_args(&container, &env, &mounts);
+    let args = local_args(&container, &env, &pod_mounts(&dumps, &output, &spill));
     let pod = |index: usize| {
         Command::new(env!("CARGO_BIN_EXE_wikitok"))
             .args(&args)
@@ -211,13 +202,7 @@ fn the_megatron_overlay_in_waves_of_pods_equals_one_run() {
     );
 
     let single = dir.join("single");
-    let single_mounts = [
-        ("/dumps", dumps.as_path()),
-        ("/output", single.as_path()),
-        ("/spill", spill.as_path()),
-        ("/sql", sql.as_path()),
-    ];
-    let mut single_args = local_args(&container, &env, &single_mounts);
+    let mut single_args = local_args(&container, &env, &pod_mounts(&dumps, &single, &spill));
     single_args.extend(["--quiet".to_string(), "--partitions".to_string(), "2".to_string()]);
     let run = wikitok_with_env(
         &single_args.iter().map(String::as_str).collect::<Vec<_>>(),

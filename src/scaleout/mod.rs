@@ -35,7 +35,7 @@ use datafusion::physical_plan::{displayable, ExecutionPlan};
 
 pub use board::{Board, WaitOptions};
 use exchange::{write_map_task, MapOutput};
-pub use stages::{cut, Stage, StagedPlan};
+pub use stages::{cut, gathers_rows, Stage, StagedPlan};
 
 use crate::shard::Shard;
 

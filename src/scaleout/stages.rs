@@ -84,15 +84,30 @@ fn cut_node(node: Arc<dyn ExecutionPlan>, root: &Path, stages: &mut Vec<Stage>) 
         // above a reader of its input (each process running one of its
         // partitions repartitions all of the input; correct, not cheap).
     }
-    let merges = node.as_ref().is::<CoalescePartitionsExec>()
-        || node.as_ref().is::<SortPreservingMergeExec>()
-        || node.as_ref().is::<RepartitionExec>();
+    let merges = merges_partitions(node.as_ref()) || node.as_ref().is::<RepartitionExec>();
     if merges && !children[0].as_ref().is::<ExchangeReaderExec>() {
         let input = children[0].clone();
         let reader = add_stage(input.clone(), ExchangeKind::PerTask, root, stages, input.as_ref());
         return node.replace_children(vec![reader], same_properties());
     }
     Ok(node)
+}
+
+/// A coalesce or a sort-preserving merge: all partitions into one.
+fn merges_partitions(node: &dyn ExecutionPlan) -> bool {
+    node.is::<CoalescePartitionsExec>() || node.is::<SortPreservingMergeExec>()
+}
+
+/// Whether `plan` brings rows of different partitions together (a hash
+/// repartition, a coalesce, a merge): an aggregate, join, window, sort or
+/// limit, as opposed to per-page work (which at most spreads batches round
+/// robin).
+pub fn gathers_rows(plan: &Arc<dyn ExecutionPlan>) -> bool {
+    let node = plan.as_ref();
+    let hashes = node
+        .downcast_ref::<RepartitionExec>()
+        .is_some_and(|r| matches!(r.partitioning(), Partitioning::Hash(..)));
+    hashes || merges_partitions(node) || plan.children().into_iter().any(gathers_rows)
 }
 
 /// Readers take over the properties of what they replace: the plan above

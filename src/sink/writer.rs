@@ -151,11 +151,7 @@ pub async fn write_partitions(
 ) -> Result<WriteReport> {
     let all: Vec<usize> = (0..names.names.len()).collect();
     let report = write_some_partitions(plan, task_ctx, dir, names, options, format.clone(), &all).await?;
-    let current: Vec<&str> = if names.per_split {
-        Vec::new()
-    } else {
-        report.file_names().collect()
-    };
+    let current: Vec<&str> = report.file_names().collect();
     finish_directory(dir, names, &current, format.as_ref())?;
     Ok(report)
 }

@@ -51,6 +51,25 @@ const CANONICAL_NAMESPACES: &[(i32, &str)] = &[
     (15, "Category talk"),
 ];
 
+/// Other names of the file namespace that MediaWiki accepts on wikis of a
+/// language (its `Messages*.php` namespace aliases), which a dump's
+/// `<siteinfo>` does not list: `[[Imagem:x.jpg|thumb|…]]` on ptwiki is a
+/// file, not a link.
+const FILE_NAMESPACE_ALIASES: &[(&str, &[&str])] = &[
+    ("pt", &["Imagem", "Arquivo", "Ficheiro"]),
+    ("de", &["Bild"]),
+    ("es", &["Imagen", "Archivo"]),
+    ("it", &["Immagine"]),
+    ("fr", &["Fichier"]),
+    ("nl", &["Afbeelding"]),
+    ("pl", &["Grafika", "Plik"]),
+    ("ru", &["Изображение"]),
+    ("uk", &["Зображення"]),
+    ("bg", &["Картинка"]),
+    ("ja", &["画像"]),
+    ("zh", &["图像", "圖像", "档案", "檔案", "文件"]),
+];
+
 /// How a link's title is written in one namespace.
 #[derive(Debug, Clone)]
 struct NamespaceForm {
@@ -502,6 +521,12 @@ impl LinkRules {
     /// canonical English names always apply too. A namespace the list does
     /// not declare is first-letter, MediaWiki's default.
     pub fn new(namespaces: &[WikiNamespace]) -> Self {
+        Self::for_language(namespaces, None)
+    }
+
+    /// [`LinkRules::new`], with the file namespace aliases of the wiki's
+    /// language (`xml:lang`: `pt`, `pt-br`).
+    pub fn for_language(namespaces: &[WikiNamespace], language: Option<&str>) -> Self {
         let declared = |key: i32| namespaces.iter().find(|ns| ns.key == key);
         let first_letter = |key: i32| declared(key).is_none_or(|ns| ns.first_letter);
         let mut forms = HashMap::new();
@@ -534,6 +559,13 @@ impl LinkRules {
         category_prefixes.extend(local_names(&[14]));
         let mut file_prefixes = vec!["file".to_string(), "image".to_string(), "media".to_string()];
         file_prefixes.extend(local_names(&[6, -2]));
+        let code = language
+            .and_then(|l| l.split('-').next())
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        if let Some((_, aliases)) = FILE_NAMESPACE_ALIASES.iter().find(|(l, _)| *l == code) {
+            file_prefixes.extend(aliases.iter().map(|alias| normalize_prefix(alias)));
+        }
         LinkRules {
             category_prefixes,
             file_prefixes,
@@ -771,6 +803,20 @@ mod tests {
         // Title form spells the namespace as the wiki does.
         assert_eq!(page.links, ["A", "Категория:X", "Nested", "Spaced title"]);
         assert_eq!(page.categories, ["Space opera films", "Y", "X"]);
+    }
+
+    /// Localized file namespace names that MediaWiki knows but `<siteinfo>`
+    /// does not list: a captioned image, not a link, on that language only.
+    #[test]
+    fn file_namespace_aliases_of_the_wiki_language() {
+        let portuguese = LinkRules::for_language(&[], Some("pt-br"));
+        let mut out = String::new();
+        render_links("a [[Imagem:M.png|thumb|esquerda|Mapa]] b", &portuguese, &mut out, 0);
+        assert_eq!(out, "a  b");
+        let english = LinkRules::for_language(&[], Some("en"));
+        out.clear();
+        render_links("a [[Imagem:M.png|thumb|Mapa]] b", &english, &mut out, 0);
+        assert_ne!(out, "a  b");
     }
 
     #[test]

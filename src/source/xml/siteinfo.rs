@@ -128,7 +128,7 @@ impl SiteInfo {
                 first_letter: ns.first_letter,
             })
             .collect();
-        LinkRules::new(&namespaces)
+        LinkRules::for_language(&namespaces, self.language.as_deref())
     }
 }
 

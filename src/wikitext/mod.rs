@@ -2,12 +2,13 @@
 //! dumps (CirrusSearch dumps carry these already rendered by Wikipedia).
 //!
 //! What people train on is prose, so the renderer keeps what a reader of the
-//! page sees and that the wikitext itself holds: paragraphs, headings and
-//! list items as lines, link labels, the text inside formatting. It drops
-//! the templates that write prose (dates, quantities, language wrappers —
-//! see [`templates`]) and drops every other template (infoboxes, navboxes,
-//! citations), references, tables, maths, galleries, comments, file/image
-//! links and category/interlanguage links.
+//! page sees and that the wikitext itself holds: paragraphs and list items
+//! as lines, link labels, the text inside formatting. Section titles go to
+//! `headings`, not `text`, as in CirrusSearch. It renders the templates that
+//! write prose (dates, quantities, language wrappers, citations outside
+//! references — see [`templates`]) and drops every other template
+//! (infoboxes, navboxes, maintenance tags), references, tables, maths,
+//! galleries, comments, file/image links and category/interlanguage links.
 //!
 //! It is a sequence of linear passes over the page, not a parse tree, so no
 //! page can make it slow: every bracket pair is matched with one stack pass,
@@ -40,8 +41,10 @@ pub const MAX_LINK_DEPTH: usize = 8;
 /// A page rendered to plain text.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Rendered {
-    /// Every line of the page: headings, paragraphs and list items, one per
-    /// line, without markup.
+    /// The page's paragraphs and list items, one per line, without markup
+    /// and without section titles: CirrusSearch's `text` has no headings
+    /// (they are its `heading` field), and the same SQL must mean the same
+    /// on both dump families.
     pub text: String,
     /// The lines before the first heading.
     pub opening_text: String,
@@ -107,7 +110,9 @@ fn render_lines(text: &str) -> Rendered {
         if is_heading {
             seen_heading = true;
             rendered.headings.push(line_out.clone());
-        } else if !seen_heading {
+            continue;
+        }
+        if !seen_heading {
             if !rendered.opening_text.is_empty() {
                 rendered.opening_text.push('\n');
             }
@@ -218,7 +223,7 @@ mod tests {
             "Bold and italic and both"
         );
         assert_eq!(
-            text("A{{cite web|url=x|title=[[T]]}} b<ref name=\"n\">{{x}} ref</ref> c<ref name=\"n\"/>."),
+            text("A{{sfn|x}} b<ref name=\"n\">{{cite web|url=x|title=[[T]]}} ref</ref> c<ref name=\"n\"/>."),
             "A b c."
         );
         assert_eq!(text("x <!-- hidden [[y]] --> z"), "x z");
@@ -240,10 +245,7 @@ mod tests {
         let page = english(
             "Intro ''one''.\n\n* item [[a|A]]\n# two\n== History ==\nOld.\n=== Early '''days''' ===\nx\n{|\n| cell\n|}\nafter",
         );
-        assert_eq!(
-            page.text,
-            "Intro one.\nitem A\ntwo\nHistory\nOld.\nEarly days\nx\nafter"
-        );
+        assert_eq!(page.text, "Intro one.\nitem A\ntwo\nOld.\nx\nafter");
         assert_eq!(page.opening_text, "Intro one.\nitem A\ntwo");
         assert_eq!(page.headings, ["History", "Early days"]);
     }
@@ -253,7 +255,7 @@ mod tests {
     #[test]
     fn prose_templates_are_rendered_in_place() {
         assert_eq!(
-            text("In {{as of|2020|5|lc=y}}, {{lang|la|''[[Carpe diem|carpe]]''}} {{nowrap|{{convert|3|mi|km}}}} away.{{Cite web|title=[[T]]}}"),
+            text("In {{as of|2020|5|lc=y}}, {{lang|la|''[[Carpe diem|carpe]]''}} {{nowrap|{{convert|3|mi|km}}}} away.<ref>{{Cite web|title=[[T]]}}</ref>"),
             "In as of May 2020, carpe 3 miles (4.8 km) away."
         );
         assert_eq!(
@@ -269,6 +271,20 @@ mod tests {
             text("{{nihongo|Tokyo Tower|東京タワー|Tōkyō tawā}}, {{HMS|Victory}}"),
             "Tokyo Tower (東京タワー, Tōkyō tawā), HMS Victory"
         );
+    }
+
+    /// A bibliography is prose a reader sees; the same citation inside a
+    /// reference is not (CirrusSearch leaves references out).
+    #[test]
+    fn citations_render_outside_references_only() {
+        let page = english(
+            "Text.<ref>{{cite book|title=Hidden}}</ref>\n== Works cited ==\n* {{cite book|last=Pais|first=Abraham|title=[[Subtle is the Lord]]|publisher=Oxford University Press|year=1982|isbn=0-19-853907-X}}\n* {{coord|40|-100}}",
+        );
+        assert_eq!(
+            page.text,
+            "Text.\nPais, Abraham (1982). Subtle is the Lord. Oxford University Press. ISBN 0-19-853907-X.\n40°N 100°W / 40°N 100°W / 40; -100"
+        );
+        assert_eq!(page.headings, ["Works cited"]);
     }
 
     #[test]

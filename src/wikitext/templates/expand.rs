@@ -8,6 +8,11 @@
 //! template that repeats its argument cannot double its way past it) —
 //! after which the remaining calls expand to nothing, so no template soup,
 //! recursion or blow-up can slow a page down.
+//!
+//! A region (`{{refbegin}} … {{refend}}`, see the template files'
+//! `[regions]`) is dropped with what it encloses: a list styled as
+//! references is left out as references are. It ends at its closing call,
+//! or at the next heading when never closed.
 
 use super::functions;
 use super::parse::{CallKind, Node, NodeId, Tree};
@@ -85,11 +90,48 @@ pub fn expand(source: &str, templates: &Templates, page: &PageContext) -> String
         bytes_left: output_budget(source),
     };
     let mut out = String::with_capacity(source.len());
-    expander.nodes(&tree, &tree.root, None, 0, &mut out);
+    let mut closing: Option<String> = None;
+    for (index, &id) in tree.root.iter().enumerate() {
+        let name = plain_call_name(&tree, id);
+        match (&closing, name) {
+            (Some(closer), Some(name)) if templates.same_template(name, closer) => closing = None,
+            (Some(_), None) => {
+                // A region left open ends at the next section, as the
+                // block it opens would in MediaWiki's HTML.
+                if let Node::Text { start, end } = tree.nodes[id as usize] {
+                    if let Some(heading) = tree.source[start..end].find("\n=") {
+                        closing = None;
+                        out.push_str(&tree.source[start + heading..end]);
+                    }
+                }
+            }
+            (Some(_), Some(_)) => {}
+            (None, Some(name)) => match templates.region_closer(name) {
+                Some(closer) => closing = Some(closer.to_string()),
+                None => expander.nodes(&tree, &tree.root[index..=index], None, 0, &mut out),
+            },
+            (None, None) => expander.nodes(&tree, &tree.root[index..=index], None, 0, &mut out),
+        }
+    }
     if out.contains(ERROR_MARK) {
         out.retain(|c| c != ERROR_MARK);
     }
     out
+}
+
+/// The name of a top-level template call written as plain text
+/// (`{{refbegin|30em}}` → `refbegin`).
+fn plain_call_name<'s>(tree: &Tree<'s>, id: NodeId) -> Option<&'s str> {
+    match &tree.nodes[id as usize] {
+        Node::Call {
+            kind: CallKind::Template,
+            parts,
+        } => match parts[0].as_slice() {
+            [only] if matches!(tree.nodes[*only as usize], Node::Text { .. }) => Some(tree.text(*only).trim()),
+            _ => None,
+        },
+        _ => None,
+    }
 }
 
 struct Expander<'a> {
@@ -191,7 +233,7 @@ impl Expander<'_> {
                 let body_tree = Tree::parse(body);
                 self.nodes(&body_tree, &body_tree.root, Some(&call_args), depth + 1, out);
             }
-            Definition::Builtin(builtin) => out.push_str(&builtin.render(&call_args)),
+            Definition::Builtin(builtin) => out.push_str(&builtin.render(&call_args, self.templates)),
         }
     }
 

@@ -16,7 +16,9 @@
 //! - [`functions`]: parser functions and magic words;
 //! - [`convert`]: `{{convert}}`'s units and rounding.
 
+pub mod citation;
 pub mod convert;
+pub mod coord;
 pub mod expand;
 pub mod functions;
 pub mod parse;
@@ -133,19 +135,29 @@ pub enum Definition {
 pub enum Builtin {
     /// English Wikipedia's `{{convert}}`.
     Convert,
+    /// `{{coord}}`: coordinates in degrees, minutes and seconds.
+    Coord,
+    /// A citation module's templates (`{{cite book}}`, `{{Ouvrage}}`).
+    Citation(citation::Style),
 }
+
+/// The names `{ builtin = "…" }` takes, for error messages.
+const BUILTIN_NAMES: &str = "convert, coord, cs1, biblio, literatur, internetquelle, harv, harvnb, harvtxt";
 
 impl Builtin {
     fn named(name: &str) -> Option<Builtin> {
         match name {
             "convert" => Some(Builtin::Convert),
-            _ => None,
+            "coord" => Some(Builtin::Coord),
+            _ => citation::Style::named(name).map(Builtin::Citation),
         }
     }
 
-    pub fn render(self, args: &expand::Args) -> String {
+    pub fn render(self, args: &expand::Args, templates: &Templates) -> String {
         match self {
             Builtin::Convert => convert::render(args),
+            Builtin::Coord => coord::render(args),
+            Builtin::Citation(style) => style.render(args, templates),
         }
     }
 }
@@ -245,6 +257,10 @@ struct TemplateFile {
     /// Other names of templates: alias → name.
     #[serde(default)]
     aliases: BTreeMap<String, String>,
+    /// Templates that open a region dropped with its content, up to the
+    /// template that closes it: opener → closer (`refbegin = "refend"`).
+    #[serde(default)]
+    regions: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -280,7 +296,7 @@ fn parse_file(text: &str) -> Result<TemplateFile> {
         if let FileDefinition::Builtin { builtin } = definition {
             anyhow::ensure!(
                 Builtin::named(builtin).is_some(),
-                "template {name:?}: unknown builtin {builtin:?} (known: convert)"
+                "template {name:?}: unknown builtin {builtin:?} (known: {BUILTIN_NAMES})"
             );
         }
     }
@@ -307,6 +323,8 @@ pub struct Templates {
     aliases: HashMap<String, String>,
     /// Lower-cased namespace prefixes that name a template (`template`).
     namespaces: Vec<String>,
+    /// Region openers → closers, both as [`Templates::canonical`] names.
+    regions: HashMap<String, String>,
 }
 
 impl Default for Templates {
@@ -323,6 +341,7 @@ impl Default for Templates {
             folded: HashMap::new(),
             aliases: HashMap::new(),
             namespaces: vec!["template".into()],
+            regions: HashMap::new(),
         }
     }
 }
@@ -391,6 +410,41 @@ impl Templates {
             self.folded.insert(key.to_lowercase(), key.clone());
             self.aliases.insert(key, normalize(name));
         }
+        for (opener, closer) in &file.regions {
+            let (opener, closer) = (self.canonical(opener), self.canonical(closer));
+            self.regions.insert(opener, closer);
+        }
+    }
+
+    /// A template name as one key for every way of writing it: prefix off,
+    /// normalized, aliases followed, lower-cased.
+    fn canonical(&self, name: &str) -> String {
+        let mut key = normalize(name);
+        if let Some((prefix, rest)) = key.split_once(':') {
+            if self.namespaces.contains(&prefix.trim().to_lowercase()) {
+                key = normalize(rest);
+            }
+        }
+        for _ in 0..8 {
+            match self.aliases.get(&key) {
+                Some(target) => key = target.clone(),
+                None => break,
+            }
+        }
+        key.to_lowercase()
+    }
+
+    /// The closing template of the region `name` opens, if it opens one.
+    pub fn region_closer(&self, name: &str) -> Option<&str> {
+        if self.regions.is_empty() {
+            return None;
+        }
+        self.regions.get(&self.canonical(name)).map(String::as_str)
+    }
+
+    /// Whether `name` calls the template `canonical` names.
+    pub fn same_template(&self, name: &str, canonical: &str) -> bool {
+        self.canonical(name) == canonical
     }
 
     /// The definition `{{name}}` calls, following aliases; `None` for a
@@ -544,7 +598,7 @@ mod tests {
         assert_eq!(en("Born {{Birth date|1879|3|14|df=y}}."), "Born 14 March 1879.");
         assert_eq!(en("Born {{birth_date|1879|3|14}}."), "Born March 14, 1879.");
         assert_eq!(en("Born {{Template:Birth date|1879|3|14}}."), "Born March 14, 1879.");
-        assert_eq!(en("{{cite web|url=x|title=y}}"), "");
+        assert_eq!(en("{{cite web|url=x|title=y|website=Z}}"), "\"y\". Z.");
         assert_eq!(
             en("{{RailGauge|sg}} track in {{music|flat}}; {{Nuclide2|Carbon|14}}"),
             "1,435 mm (4 ft 8+1⁄2 in) standard gauge track in ♭; carbon-14"
@@ -552,6 +606,18 @@ mod tests {
         assert_eq!(en("{{Citation needed|date=May 2020}}"), "");
         assert_eq!(en("{{unknown template|a|b}}x"), "x");
         assert_eq!(en("{{{1|default}}} and {{{2}}}"), "default and ");
+    }
+
+    /// `{{refbegin}} … {{refend}}` goes with what it encloses; left open,
+    /// it ends at the next heading.
+    #[test]
+    fn regions_are_dropped_whole() {
+        assert_eq!(
+            en("a\n{{Refbegin|30em}}\n* {{cite book|title=T}}\n{{refend}}\nb"),
+            "a\n\nb"
+        );
+        assert_eq!(en("a\n{{refbegin}}\n* x\n== Next ==\nc"), "a\n\n== Next ==\nc");
+        assert_eq!(en("{{refend}} stays"), " stays");
     }
 
     #[test]

@@ -1,28 +1,40 @@
 #!/usr/bin/env python3
 """wikitok's wikitext renderer against MediaWiki's own rendering of the same revisions.
 
-    target/test-venv/bin/python benches/render_vs_mediawiki.py CIRRUS_DATE_DIR ... [--show N]
+    target/test-venv/bin/python benches/render_vs_mediawiki.py SOURCE ... [--show N] [--json OUT]
 
-A CirrusSearch document carries both the revision's wikitext (`source_text`)
-and the text MediaWiki's search index made from its HTML (`text`: the prose,
-without headings, references, tables, figures, navboxes, hatnotes). This
-script writes each wiki's documents as a MediaWiki XML dump (the wikitext,
-with a `<siteinfo>` for the wiki's namespaces), runs
-`target/release/wikitok run tests/fixtures/xml/all_columns.sql` on it, and
-compares wikitok's `text` with MediaWiki's per page:
+Each SOURCE is one of two kinds of pairs (wikitext, MediaWiki's text of the
+same revision):
+
+- a CirrusSearch date directory (holding `index_name=WIKI_content/`): each
+  document carries the revision's wikitext (`source_text`) and the text
+  MediaWiki's search index made from its HTML (`text`);
+- a directory of article records with the revision's wikitext and
+  MediaWiki's HTML of it: Wikimedia Enterprise records
+  (`article_body.wikitext` + `article_body.html`, Parsoid HTML), or
+  `{wiki, title, pageid, wikitext, html}` records (the legacy parser's
+  HTML, from `action=parse`), as `*.json` files. The reference text is the
+  HTML's paragraphs, list items, definitions and quotes with what
+  CirrusSearch's `text` leaves out taken away: headings, references,
+  tables, infoboxes, figures, navboxes, hatnotes, hidden and
+  `noprint`/`metadata` elements. E.g. ../shared/oracle/wme-enterprise-articles.
+
+For each wiki, the wikitext is written as a MediaWiki XML dump (with a
+`<siteinfo>` for the wiki's namespaces), `target/release/wikitok run
+tests/fixtures/xml/all_columns.sql` renders it, and each page is scored:
 
 - word F1: the multisets of lower-cased words (\\w+) of both texts;
-- numbers found: the share of MediaWiki's digit runs (\\d+, as a multiset)
-  that wikitok's text has — dates, quantities, counts the templates write.
+- numbers found: the share of the reference's digit runs (\\d+, as a
+  multiset) that wikitok's text has — dates, quantities, counts the
+  templates write. For HTML references, counted over prose paragraphs.
 
 mwparserfromhell's `strip_code()` on the same wikitext is the baseline.
+`--json OUT` writes every page's scores (tests/render_oracle.rs reads it).
 
-Give it a real CirrusSearch dump, e.g. a few shards of
-https://dumps.wikimedia.org/other/cirrus_search_index/DATE/index_name=WIKI_content/
-in DATE_DIR/index_name=WIKI_content/ — not the repository's samples: their
-`text` is not MediaWiki's (it equals strip_code's output: F1 1.000 on all
-107 pages, references inline), so they cannot judge a renderer. Build
-first: cargo build --release.
+The repository's own samples cannot judge a renderer: their `text` is not
+MediaWiki's (it equals strip_code's output). Needs beautifulsoup4 and lxml
+for HTML records (both in tests/python/requirements.txt). Build first:
+cargo build --release.
 """
 import argparse
 import bz2
@@ -45,11 +57,20 @@ BINARY = os.path.join(REPO, "target", "release", "wikitok")
 WORD = re.compile(r"\w+")
 DIGITS = re.compile(r"\d+")
 
-# Namespace names of the wikis in the samples: canonical English names, and
-# Bulgarian's own (from bgwiki's siteinfo).
+# Namespace names: canonical English names, and each language's own for the
+# namespaces a renderer must know (files, templates, categories; from the
+# wikis' siteinfo).
 NAMESPACES = {
     "en": {},
     "bg": {2: "Потребител", 4: "Уикипедия", 6: "Файл", 10: "Шаблон", 12: "Помощ", 14: "Категория", 100: "Портал"},
+    "fr": {6: "Fichier", 10: "Modèle", 14: "Catégorie"},
+    "de": {6: "Datei", 10: "Vorlage", 14: "Kategorie"},
+    "pt": {6: "Ficheiro", 10: "Predefinição", 14: "Categoria"},
+    "es": {6: "Archivo", 10: "Plantilla", 14: "Categoría"},
+    "it": {6: "File", 10: "Template", 14: "Categoria"},
+    "ru": {6: "Файл", 10: "Шаблон", 14: "Категория"},
+    "ja": {6: "ファイル", 10: "Template", 14: "Category"},
+    "nl": {6: "Bestand", 10: "Sjabloon", 14: "Categorie"},
 }
 CANONICAL = {-2: "Media", -1: "Special", 1: "Talk", 2: "User", 3: "User talk", 4: "Wikipedia", 5: "Wikipedia talk",
              6: "File", 7: "File talk", 8: "MediaWiki", 9: "MediaWiki talk", 10: "Template", 11: "Template talk",
@@ -71,8 +92,57 @@ def documents(date_dir):
     return wikis
 
 
+# What CirrusSearch's `text` leaves out of the HTML (its excluded and
+# auxiliary selectors, and the templates' own "not searchable" classes).
+DROPPED = ["h1", "h2", "h3", "h4", "h5", "h6", "table", "figure", "figcaption", "style", "script", "math",
+           "sup.reference", "sup.mw-ref", ".mw-references-wrap", "ol.references", ".navbox", ".hatnote",
+           ".dablink", ".rellink", ".metadata", ".noprint", ".mw-editsection", ".infobox", ".thumb",
+           ".gallery", ".reflist", ".refbegin", ".navigation-not-searchable", ".autocollapse", ".sidebar",
+           ".toc", "#toc", ".mw-empty-elt", "link", "meta"]
+
+
+def html_text(html_source, paragraphs_only=False):
+    """The prose of MediaWiki's HTML, as CirrusSearch's `text` keeps it."""
+    from bs4 import BeautifulSoup
+    body = BeautifulSoup(html_source, "lxml")
+    body = body.body or body
+    for selector in DROPPED:
+        for element in body.select(selector):
+            element.decompose()
+    kinds = ["p"] if paragraphs_only else ["p", "li", "dd", "blockquote"]
+    return "\n".join(e.get_text(" ") for e in body.find_all(kinds) if not e.find_parent(["li", "dd", "blockquote"]))
+
+
+def records(directory):
+    """{wiki: [document]} from article records with wikitext and HTML."""
+    wikis = collections.defaultdict(list)
+    for path in sorted(glob.glob(os.path.join(directory, "**", "*.json"), recursive=True)):
+        with open(path, encoding="utf-8") as f:
+            try:
+                record = json.load(f)
+            except json.JSONDecodeError:
+                continue
+        if not isinstance(record, dict):
+            continue
+        body = record.get("article_body") or {}
+        if body.get("wikitext") and body.get("html"):
+            wiki, title = record["is_part_of"]["identifier"], record["name"]
+            page_id, version = int(record["identifier"]), int(record["version"]["identifier"])
+            wikitext, html_source = body["wikitext"], body["html"]
+        elif record.get("wikitext") and record.get("html"):
+            wiki, title = record["wiki"], record["title"]
+            page_id, version = int(record["pageid"]), int(record.get("lastrevid") or record["pageid"])
+            wikitext, html_source = record["wikitext"], record["html"]
+        else:
+            continue
+        wikis[wiki].append({"wiki": wiki, "title": title, "page_id": page_id, "version": version,
+                            "source_text": wikitext, "text": html_text(html_source),
+                            "prose": html_text(html_source, paragraphs_only=True)})
+    return wikis
+
+
 def write_dump(directory, wiki, date, docs):
-    language = wiki[:-4]
+    language = {"simple": "en", "": "en"}.get(wiki.split("wiki")[0], wiki.split("wiki")[0])
     names = dict(CANONICAL)
     names.update(NAMESPACES.get(language, {}))
     lines = [
@@ -135,8 +205,11 @@ def summary(values):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("date_dirs", nargs="+", help="CirrusSearch date directories holding index_name=... directories")
+    parser.add_argument("sources", nargs="+",
+                        help="CirrusSearch date directories (holding index_name=...), or directories of article records")
     parser.add_argument("--show", type=int, default=0, help="print the N worst pages by numbers found")
+    parser.add_argument("--json", help="write every page's scores here")
+    parser.add_argument("--binary", default=BINARY, help="the wikitok binary (default: target/release/wikitok)")
     opts = parser.parse_args()
     try:
         import mwparserfromhell
@@ -144,25 +217,29 @@ def main():
         mwparserfromhell = None
     work = tempfile.mkdtemp(prefix="wikitok-render-")
     rows = []
-    for date_dir in opts.date_dirs:
-        date = os.path.basename(os.path.normpath(date_dir))
-        for wiki, docs in sorted(documents(date_dir).items()):
-            dump_dir = os.path.join(work, wiki, "dump")
-            out = os.path.join(work, wiki, "out")
+    for source in opts.sources:
+        if glob.glob(os.path.join(source, "index_name=*")):
+            date, wikis = os.path.basename(os.path.normpath(source)), documents(source)
+        else:
+            date, wikis = "20990101", records(source)
+        for wiki, docs in sorted(wikis.items()):
+            dump_dir = os.path.join(work, f"{len(rows)}-{wiki}", "dump")
+            out = os.path.join(work, f"{len(rows)}-{wiki}", "out")
             os.makedirs(dump_dir)
             write_dump(dump_dir, wiki, date, docs)
-            subprocess.run([BINARY, "run", os.path.join(REPO, "tests/fixtures/xml/all_columns.sql"), "--input", dump_dir,
+            subprocess.run([opts.binary, "run", os.path.join(REPO, "tests/fixtures/xml/all_columns.sql"), "--input", dump_dir,
                             "--output", out, "-q"], check=True, capture_output=True)
             table = pq.read_table(os.path.join(out, "all_columns")).to_pylist()
             rendered = {r["page_id"]: r["text"] or "" for r in table}
             for doc in docs:
                 mine = rendered.get(doc["page_id"], "")
                 baseline = mwparserfromhell.parse(doc["source_text"]).strip_code() if mwparserfromhell else None
+                prose = doc.get("prose", doc["text"])
                 rows.append({
-                    "wiki": wiki, "title": doc["title"],
-                    "f1": f1(doc["text"], mine), "numbers": numbers_found(doc["text"], mine),
+                    "wiki": wiki, "title": doc["title"], "rendered": doc["page_id"] in rendered,
+                    "f1": f1(doc["text"], mine), "numbers": numbers_found(prose, mine),
                     "f1_base": f1(doc["text"], baseline) if baseline is not None else None,
-                    "numbers_base": numbers_found(doc["text"], baseline) if baseline is not None else None,
+                    "numbers_base": numbers_found(prose, baseline) if baseline is not None else None,
                 })
     for wiki in sorted({r["wiki"] for r in rows}) + ["all"]:
         mine = [r for r in rows if wiki in ("all", r["wiki"])]
@@ -174,6 +251,9 @@ def main():
     worst = sorted((r for r in rows if r["numbers"] is not None), key=lambda r: r["numbers"])[: opts.show]
     for r in worst:
         print(f"  {r['wiki']} {r['title']!r}: numbers {r['numbers']:.3f}, F1 {r['f1']:.3f}")
+    if opts.json:
+        with open(opts.json, "w", encoding="utf-8") as f:
+            json.dump(rows, f, ensure_ascii=False, indent=1)
 
 
 if __name__ == "__main__":

@@ -417,6 +417,16 @@ fn range_word(word: &str) -> Option<&'static str> {
     })
 }
 
+/// `10-14` or `10–14` → (`10`, `14`); a leading minus is a sign.
+fn split_range(text: &str) -> Option<(&str, &str)> {
+    if read_number(text).is_some() {
+        return None;
+    }
+    let (at, separator) = text.char_indices().skip(1).find(|&(_, c)| c == '-' || c == '–')?;
+    let (low, high) = (&text[..at], &text[at + separator.len_utf8()..]);
+    (read_number(low).is_some() && read_number(high).is_some()).then_some((low, high))
+}
+
 /// A value as written: its number and how many decimals it was given with.
 #[derive(Debug, Clone, Copy)]
 struct Written {
@@ -440,9 +450,14 @@ fn read_number(text: &str) -> Option<Written> {
 
 /// Renders a `{{convert}}` call.
 pub fn render(args: &Args) -> String {
-    let positional: Vec<&str> = (1..=args.positional_count())
+    let mut positional: Vec<&str> = (1..=args.positional_count())
         .map(|n| args.get(&n.to_string()).unwrap_or("").trim())
         .collect();
+    // `{{cvt|10-14|cm}}`: a range written in one argument reads as
+    // `{{cvt|10|-|14|cm}}`.
+    if let Some((low, high)) = positional.first().and_then(|first| split_range(first)) {
+        positional.splice(0..1, [low, "-", high]);
+    }
     let Some(first) = positional.first().and_then(|t| read_number(t)) else {
         return positional.join(" ");
     };
@@ -714,6 +729,8 @@ mod tests {
         );
         assert_eq!(positional(&["3", "-", "5", "km"]), "3–5 kilometres (1.9–3.1 mi)");
         assert_eq!(positional(&["1.78", "m", "ftin"]), "1.78 metres (5 ft 10 in)");
+        assert_eq!(positional(&["10-14", "cm", "in"]), "10–14 centimetres (3.9–5.5 in)");
+        assert_eq!(positional(&["-5", "C", "F"]), positional(&["−5", "C", "F"]));
         assert_eq!(positional(&["10", "km", "mi", "2"]), "10 kilometres (6.21 mi)");
         assert_eq!(
             convert(&[("1", "10"), ("2", "km"), ("3", "mi"), ("abbr", "on")]),

@@ -22,6 +22,9 @@ struct Axis {
     dms_parts: usize,
     /// Decimal places of the decimal form.
     decimals: usize,
+    /// Minutes and seconds computed from decimals are written with two
+    /// digits (`45°30′00″N`); ones given are written as given.
+    padded: bool,
 }
 
 /// Renders a `{{coord}}` call; see the module docs.
@@ -118,6 +121,7 @@ fn dms_axis(parts: &[&str], negative: bool) -> Option<Axis> {
         degrees: if negative { -degrees } else { degrees },
         dms_parts: parts.len() - 1,
         decimals,
+        padded: false,
     })
 }
 
@@ -136,6 +140,7 @@ fn decimal_axis(text: &str) -> Option<Axis> {
         degrees,
         dms_parts,
         decimals,
+        padded: true,
     })
 }
 
@@ -144,10 +149,16 @@ fn dms_text(axis: &Axis, letters: [char; 2]) -> String {
     let letter = if axis.degrees < 0.0 { letters[1] } else { letters[0] };
     let unit = [1.0, 60.0, 3600.0][axis.dms_parts];
     let total = (axis.degrees.abs() * unit).round() as u64;
+    let width = if axis.padded { 2 } else { 1 };
     match axis.dms_parts {
         0 => format!("{total}°{letter}"),
-        1 => format!("{}°{}′{letter}", total / 60, total % 60),
-        _ => format!("{}°{}′{}″{letter}", total / 3600, total / 60 % 60, total % 60),
+        1 => format!("{}°{:0width$}′{letter}", total / 60, total % 60),
+        _ => format!(
+            "{}°{:0width$}′{:0width$}″{letter}",
+            total / 3600,
+            total / 60 % 60,
+            total % 60
+        ),
     }
 }
 
@@ -186,6 +197,10 @@ mod tests {
         assert_eq!(
             coord(&[("1", "38"), ("2", "43"), ("3", "N"), ("4", "9"), ("5", "9"), ("6", "W")]),
             "38°43′N 9°9′W / 38.72°N 9.15°W / 38.72; -9.15"
+        );
+        assert_eq!(
+            coord(&[("1", "45.50008"), ("2", "-73.68248")]),
+            "45°30′00″N 73°40′57″W / 45.50008°N 73.68248°W / 45.50008; -73.68248"
         );
         assert_eq!(coord(&[("1", "38"), ("2", "-9"), ("display", "title")]), "");
         assert!(coord(&[("1", "38"), ("2", "-9"), ("display", "inline,title")]).starts_with("38°N"));

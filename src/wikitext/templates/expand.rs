@@ -224,6 +224,16 @@ impl Expander<'_> {
             out.push_str(&value);
             return;
         }
+        if let Some(ordinal) = self.templates.numbered_ordinal(head) {
+            // `{{23e|place}}` → `23e place`.
+            let call_args = self.arguments(tree, &parts[1..], args, depth + 1);
+            self.produce(out, ordinal);
+            if let Some(noun) = call_args.positional(1) {
+                self.produce(out, " ");
+                self.produce(out, noun);
+            }
+            return;
+        }
         let Some(definition) = self.templates.lookup(head) else {
             return;
         };

@@ -20,7 +20,9 @@ pub mod citation;
 pub mod convert;
 pub mod coord;
 pub mod expand;
+pub mod french_date;
 pub mod functions;
+pub mod ipa;
 pub mod parse;
 
 use std::collections::{BTreeMap, HashMap};
@@ -139,16 +141,23 @@ pub enum Builtin {
     Coord,
     /// A citation module's templates (`{{cite book}}`, `{{Ouvrage}}`).
     Citation(citation::Style),
+    /// French Wikipedia's `{{date}}` family (`Module:Date`).
+    FrenchDate,
+    /// `{{IPAc-en}}`: phoneme codes shown in IPA.
+    IpacEn,
 }
 
 /// The names `{ builtin = "…" }` takes, for error messages.
-const BUILTIN_NAMES: &str = "convert, coord, cs1, biblio, literatur, internetquelle, harv, harvnb, harvtxt";
+const BUILTIN_NAMES: &str =
+    "convert, coord, date fr, ipac-en, cs1, biblio, literatur, internetquelle, harv, harvnb, harvtxt";
 
 impl Builtin {
     fn named(name: &str) -> Option<Builtin> {
         match name {
             "convert" => Some(Builtin::Convert),
             "coord" => Some(Builtin::Coord),
+            "date fr" => Some(Builtin::FrenchDate),
+            "ipac-en" => Some(Builtin::IpacEn),
             _ => citation::Style::named(name).map(Builtin::Citation),
         }
     }
@@ -158,6 +167,8 @@ impl Builtin {
             Builtin::Convert => convert::render(args),
             Builtin::Coord => coord::render(args),
             Builtin::Citation(style) => style.render(args, templates),
+            Builtin::FrenchDate => french_date::render(args, templates),
+            Builtin::IpacEn => ipa::render(args),
         }
     }
 }
@@ -261,6 +272,10 @@ struct TemplateFile {
     /// template that closes it: opener → closer (`refbegin = "refend"`).
     #[serde(default)]
     regions: BTreeMap<String, String>,
+    /// Suffixes of the wiki's numbered ordinal templates: with `["e"]`,
+    /// `{{23e}}` is `23e` and `{{23e|place}}` is `23e place`.
+    #[serde(default)]
+    ordinal_suffixes: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -325,6 +340,8 @@ pub struct Templates {
     namespaces: Vec<String>,
     /// Region openers → closers, both as [`Templates::canonical`] names.
     regions: HashMap<String, String>,
+    /// See `TemplateFile::ordinal_suffixes`.
+    ordinal_suffixes: Vec<String>,
 }
 
 impl Default for Templates {
@@ -342,6 +359,7 @@ impl Default for Templates {
             aliases: HashMap::new(),
             namespaces: vec!["template".into()],
             regions: HashMap::new(),
+            ordinal_suffixes: Vec::new(),
         }
     }
 }
@@ -410,6 +428,7 @@ impl Templates {
             self.folded.insert(key.to_lowercase(), key.clone());
             self.aliases.insert(key, normalize(name));
         }
+        self.ordinal_suffixes.extend(file.ordinal_suffixes.iter().cloned());
         for (opener, closer) in &file.regions {
             let (opener, closer) = (self.canonical(opener), self.canonical(closer));
             self.regions.insert(opener, closer);
@@ -432,6 +451,14 @@ impl Templates {
             }
         }
         key.to_lowercase()
+    }
+
+    /// `23e` for a call of `{{23e}}` on a wiki whose ordinal suffixes
+    /// include `e` (and which has no template of that name).
+    pub fn numbered_ordinal<'n>(&self, name: &'n str) -> Option<&'n str> {
+        let digits = name.bytes().take_while(u8::is_ascii_digit).count();
+        let suffix = &name[digits..];
+        (digits > 0 && self.ordinal_suffixes.iter().any(|s| s == suffix) && self.lookup(name).is_none()).then_some(name)
     }
 
     /// The closing template of the region `name` opens, if it opens one.
@@ -618,6 +645,16 @@ mod tests {
         );
         assert_eq!(en("a\n{{refbegin}}\n* x\n== Next ==\nc"), "a\n\n== Next ==\nc");
         assert_eq!(en("{{refend}} stays"), " stays");
+    }
+
+    #[test]
+    fn numbered_ordinals() {
+        assert_eq!(
+            language("fr", "la {{23e|place}}, le {{153e}}, {{7e|art}}"),
+            "la 23e place, le 153e, 7e art"
+        );
+        assert_eq!(language("fr", "{{1er|semestre}} {{2e}}"), "1er semestre 2e");
+        assert_eq!(en("{{23e|place}}"), "");
     }
 
     #[test]

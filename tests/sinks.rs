@@ -140,53 +140,129 @@ fn the_megatron_shuffle_spills_into_the_spill_dir_under_a_small_memory_limit() {
     assert!(files_under(&spill).is_empty(), "spill files left behind");
 }
 
+/// Packed rows are the documents of each page-id bucket, in page-id order,
+/// cut into rows of exactly `seq_len` ids — and the files are the same
+/// bytes whatever `--partitions` (the machine's core count by default).
 #[test]
-fn packed_rows_are_exactly_seq_len_and_a_prefix_of_each_splits_documents() {
+fn packed_rows_are_each_buckets_documents_in_page_order_whatever_the_partitions() {
     let root = scratch("sinks-packed");
-    let out = root.join("out").to_str().unwrap().to_string();
-    run(&["run", "sql/packed.sql", "--output", &out, "-D", "seq_len=512", "-q"]);
-    let summary: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(Path::new(&out).join("_SUCCESS")).unwrap()).unwrap();
-    let reported_dropped = summary["packed_tokens_dropped"].as_u64().unwrap();
-    let reported_rows = summary["outputs"][0]["rows_written"].as_u64().unwrap();
-    run(&["run", "sql/pretraining.sql", "--output", &out, "-q"]);
-    let packed_dir = Path::new(&out).join("packed");
-    let files = files_under(&packed_dir);
-    assert_eq!(files, files_under(&Path::new(&out).join("pretraining")));
-    let concatenated = |path: &Path, column: &str| -> Vec<u32> {
-        let mut ids = Vec::new();
-        for batch in read_parquet(path) {
-            let lists = batch.column_by_name(column).unwrap().as_list::<i32>();
-            for row in 0..lists.len() {
-                let value = lists.value(row);
-                if column == "input_ids" {
-                    assert_eq!(value.len(), 512, "a packed row of another length");
-                }
-                ids.extend(value.as_primitive::<UInt32Type>().values().iter().copied());
+    let packed_run = |partitions: &str| -> (std::path::PathBuf, serde_json::Value) {
+        let out = root.join(format!("out-{partitions}"));
+        let out_text = out.to_str().unwrap();
+        run(&[
+            "run",
+            "sql/packed.sql",
+            "--output",
+            out_text,
+            "-D",
+            "seq_len=512",
+            "-D",
+            "buckets=8",
+            "--partitions",
+            partitions,
+            "-q",
+        ]);
+        let summary = serde_json::from_str(&std::fs::read_to_string(out.join("_SUCCESS")).unwrap()).unwrap();
+        (out, summary)
+    };
+    let (out, summary) = packed_run("2");
+    let (other, _) = packed_run("5");
+    let files = files_under(&out.join("packed"));
+    assert!(
+        files.len() > 1 && files.iter().all(|f| f.starts_with("part-b")),
+        "{files:?}"
+    );
+    assert_eq!(files, files_under(&other.join("packed")));
+    for file in &files {
+        assert!(
+            std::fs::read(out.join("packed").join(file)).unwrap()
+                == std::fs::read(other.join("packed").join(file)).unwrap(),
+            "{file}: other bytes with --partitions 5 than with 2"
+        );
+    }
+
+    // The documents, from pretraining.sql: (page_id, wiki) → ids + EOS.
+    let reference = root.join("reference");
+    run(&[
+        "run",
+        "sql/pretraining.sql",
+        "--output",
+        reference.to_str().unwrap(),
+        "-q",
+    ]);
+    let mut documents: Vec<(i64, String, Vec<u32>)> = Vec::new();
+    for path in parquet_files(&reference.join("pretraining")) {
+        for batch in read_parquet(&path) {
+            let ids = batch
+                .column_by_name("page_id")
+                .unwrap()
+                .as_primitive::<arrow::datatypes::Int64Type>();
+            let wikis = batch.column_by_name("wiki").unwrap().as_string::<i32>();
+            let tokens = batch.column_by_name("tokens").unwrap().as_list::<i32>();
+            for row in 0..batch.num_rows() {
+                let value = tokens.value(row);
+                let values = value.as_primitive::<UInt32Type>().values().to_vec();
+                documents.push((ids.value(row), wikis.value(row).to_string(), values));
             }
         }
-        ids
-    };
+    }
+    documents.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+
     let mut dropped = 0;
     let mut packed_rows = 0;
-    for file in files {
-        let packed = concatenated(&packed_dir.join(&file), "input_ids");
+    for file in &files {
+        let bucket: i64 = file["part-b".len()..file.len() - ".parquet".len()].parse().unwrap();
+        let mut packed = Vec::new();
+        for batch in read_parquet(&out.join("packed").join(file)) {
+            let partitions = batch
+                .column_by_name("partition")
+                .unwrap()
+                .as_primitive::<arrow::datatypes::Int32Type>();
+            assert!(
+                partitions.values().iter().all(|&p| p as i64 == bucket),
+                "{file}: partition is not the bucket"
+            );
+            let lists = batch.column_by_name("input_ids").unwrap().as_list::<i32>();
+            for row in 0..lists.len() {
+                let value = lists.value(row);
+                assert_eq!(value.len(), 512, "a packed row of another length");
+                packed.extend(value.as_primitive::<UInt32Type>().values().iter().copied());
+            }
+        }
         packed_rows += packed.len() / 512;
-        let documents = concatenated(&Path::new(&out).join("pretraining").join(&file), "tokens");
-        assert!(documents.len() - packed.len() < 512, "{file}: more than one chunk lost");
-        assert_eq!(
-            packed[..],
-            documents[..packed.len()],
-            "{file}: not the documents in order"
+        let expected: Vec<u32> = documents
+            .iter()
+            .filter(|(id, _, _)| id % 8 == bucket)
+            .flat_map(|(_, _, ids)| ids.iter().copied())
+            .collect();
+        assert!(
+            expected.len() - packed.len() < 512,
+            "{file}: more than one row's worth lost"
         );
-        dropped += documents.len() - packed.len();
+        assert!(
+            packed[..] == expected[..packed.len()],
+            "{file}: not the bucket's documents in page-id order"
+        );
+        dropped += expected.len() - packed.len();
     }
+    let empty_buckets_dropped: usize = (0..8)
+        .filter(|b| !files.contains(&format!("part-b{b:05}.parquet")))
+        .map(|b| {
+            documents
+                .iter()
+                .filter(|(id, _, _)| id % 8 == b)
+                .map(|(_, _, ids)| ids.len())
+                .sum::<usize>()
+        })
+        .sum();
     assert_eq!(
-        dropped as u64, reported_dropped,
+        (dropped + empty_buckets_dropped) as u64,
+        summary["packed_tokens_dropped"].as_u64().unwrap(),
         "the run summary misreports the tokens dropped"
     );
     assert_eq!(
-        packed_rows as u64, reported_rows,
+        packed_rows as u64,
+        summary["outputs"][0]["rows_written"].as_u64().unwrap(),
         "the COPY reports input documents, not the packed rows it wrote"
     );
 }

@@ -55,7 +55,8 @@ pub struct SinkFiles {
     pub path: PathBuf,
     /// One per [`SinkFormat::companions`], in that order.
     pub companions: Vec<BufWriter<File>>,
-    /// The plan partition being written.
+    /// The plan partition being written, or the file's bucket when files
+    /// are named by a `file_bucket` column.
     pub partition: usize,
 }
 

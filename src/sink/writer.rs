@@ -357,7 +357,9 @@ async fn write_partition(
                     );
                 }
                 let name = format!("part-b{bucket:05}.{}", format.extension());
-                let file = OpenFile::create(dir, &name, format, file_schema.clone(), partition)?;
+                // The encoder is told the bucket, not the plan partition: a
+                // file's bytes must not depend on how the work was divided.
+                let file = OpenFile::create(dir, &name, format, file_schema.clone(), bucket as usize)?;
                 current = Some((bucket, name, file));
             }
             let (_, _, file) = current.as_mut().expect("opened above");

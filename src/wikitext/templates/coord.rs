@@ -42,7 +42,12 @@ pub fn render(args: &Args) -> String {
     let positional: Vec<&str> = (1..=args.positional_count())
         .map(|n| args.get(&n.to_string()).unwrap_or("").trim())
         .collect();
-    let Some((latitude, longitude, decimal_input)) = read(&positional) else {
+    let Some(Position {
+        latitude,
+        longitude,
+        decimal_input,
+    }) = read(&positional)
+    else {
         return String::new();
     };
     let dms = format!(
@@ -72,8 +77,16 @@ pub fn render(args: &Args) -> String {
     out
 }
 
+/// A position read from the arguments.
+struct Position<'a> {
+    latitude: Axis,
+    longitude: Axis,
+    /// The decimal arguments as written, when given so.
+    decimal_input: Option<(&'a str, &'a str)>,
+}
+
 /// The two axes, and the decimal arguments as written when given so.
-fn read<'a>(positional: &[&'a str]) -> Option<(Axis, Axis, Option<(&'a str, &'a str)>)> {
+fn read<'a>(positional: &[&'a str]) -> Option<Position<'a>> {
     let hemisphere_at = |letters: [&str; 2]| {
         positional
             .iter()
@@ -91,12 +104,20 @@ fn read<'a>(positional: &[&'a str]) -> Option<(Axis, Axis, Option<(&'a str, &'a 
                 &positional[long_start..long_end],
                 positional[long_end].eq_ignore_ascii_case("W"),
             )?;
-            Some((latitude, longitude, None))
+            Some(Position {
+                latitude,
+                longitude,
+                decimal_input: None,
+            })
         }
         Some(_) => None,
         None => {
             let (lat, long) = (*positional.first()?, *positional.get(1)?);
-            Some((decimal_axis(lat)?, decimal_axis(long)?, Some((lat, long))))
+            Some(Position {
+                latitude: decimal_axis(lat)?,
+                longitude: decimal_axis(long)?,
+                decimal_input: Some((lat, long)),
+            })
         }
     }
 }

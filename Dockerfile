@@ -21,7 +21,8 @@ RUN apt-get update \
     && useradd --uid 10001 --user-group --create-home --home-dir /home/wikitok wikitok
 COPY --from=build /src/target/release/wikitok /usr/local/bin/wikitok
 COPY sql /sql
-# The default --input and --tokenizer (data/samples) resolve from here.
+# The default --input (data/samples) resolves from here; the default
+# tokenizer (cl100k_base) is built into the binary.
 COPY data/samples /opt/wikitok/data/samples
 WORKDIR /opt/wikitok
 USER 10001:10001

@@ -151,7 +151,14 @@ fn tokenize_udf(c: &mut Criterion) {
         let tokenizers = Arc::new(TokenizerSet::load(&[TOKENIZER.to_string()], backend).unwrap());
         let tokens: usize = texts
             .iter()
-            .map(|t| tokenizers.default_tokenizer().encode(t, false).unwrap().len())
+            .map(|t| {
+                tokenizers
+                    .default_tokenizer("bench")
+                    .unwrap()
+                    .encode(t, false)
+                    .unwrap()
+                    .len()
+            })
             .sum();
         let ctx = SessionContext::new();
         ctx.register_table(

@@ -6,7 +6,7 @@
 --   title     VARCHAR
 --   n_tokens  BIGINT     number of tokens of `text`
 --   tokens    UINTEGER[] token ids of `text` (no special tokens), with the
---                        default --tokenizer (cl100k_base on the samples)
+--                        default --tokenizer (the built-in cl100k_base)
 -- Every content page gets a row: a page with null or missing text has
 -- n_tokens = 0 and tokens = [] (as tiktoken gives for "").
 --

@@ -24,7 +24,8 @@ use crate::wikitext::UserTemplates;
 
 /// Where the embedded sample lives, relative to the repository root.
 pub const DEFAULT_INPUT: &str = "data/samples";
-pub const DEFAULT_TOKENIZER: &str = "data/samples/tokenizer/cl100k_base.tokenizer.json";
+/// Built into the binary (tiktoken's ids): works in any directory.
+pub const DEFAULT_TOKENIZER: &str = "cl100k_base";
 
 #[derive(Parser, Debug)]
 #[command(
@@ -87,7 +88,8 @@ pub struct JobArgs {
     #[arg(long, default_value = DEFAULT_INPUT)]
     pub input: Vec<String>,
 
-    /// A Hugging Face tokenizer.json, as PATH or NAME=PATH; repeatable; the first is the default.
+    /// A tokenizer: a built-in one by name (cl100k_base, o200k_base), or a Hugging Face tokenizer.json as
+    /// PATH or NAME=PATH; repeatable; the first is the default. Loaded only when a statement calls a tokenizer function.
     #[arg(long, default_value = DEFAULT_TOKENIZER)]
     pub tokenizer: Vec<String>,
 

@@ -738,7 +738,9 @@ impl Job {
             "megatron" => {
                 let dtype = match options.iter().find(|(key, _)| key == "dtype") {
                     Some((_, name)) => TokenDtype::parse(name)?,
-                    None => TokenDtype::for_vocabulary(self.tokenizers.default_tokenizer().vocab_size()),
+                    None => TokenDtype::for_vocabulary(
+                        self.tokenizers.default_tokenizer("STORED AS MEGATRON")?.vocab_size(),
+                    ),
                 };
                 if let Some((key, _)) = options.iter().find(|(key, _)| key != "dtype") {
                     bail!("COPY ... STORED AS MEGATRON: option {key:?} is not supported (only 'dtype')");

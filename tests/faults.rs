@@ -145,6 +145,8 @@ fn sigterm_stops_tidily_and_the_same_command_resumes() {
         dump.to_str().unwrap(),
         "--output",
         out.to_str().unwrap(),
+        "--tokenizer",
+        "data/samples/tokenizer/cl100k_base.tokenizer.json",
         "--tokenizer-backend",
         "hf",
         "--partitions",

@@ -7,6 +7,7 @@ use std::io::Write;
 use common::*;
 
 const ENWIKI: &str = "data/samples/cirrus_search_index/20261115/index_name=enwiki_content";
+const CL100K_FILE: &str = "data/samples/tokenizer/cl100k_base.tokenizer.json";
 
 #[test]
 fn tokenize_sql_on_the_samples_matches_tiktoken_and_reads_in_duckdb_and_pyarrow() {
@@ -14,8 +15,8 @@ fn tokenize_sql_on_the_samples_matches_tiktoken_and_reads_in_duckdb_and_pyarrow(
     let run = wikitok(&["run", "sql/tokenize.sql", "--output", out.to_str().unwrap()]);
     assert!(run.status.success());
     assert!(
-        stderr(&run).contains("backend: fast"),
-        "cl100k uses the fast backend by default: {}",
+        stderr(&run).contains("backend: built in"),
+        "the default tokenizer is the built-in cl100k_base: {}",
         stderr(&run)
     );
 
@@ -63,6 +64,8 @@ fn tokenize_sql_on_the_samples_matches_tiktoken_and_reads_in_duckdb_and_pyarrow(
         "sql/tokenize.sql",
         "--output",
         hf_out.to_str().unwrap(),
+        "--tokenizer",
+        CL100K_FILE,
         "--tokenizer-backend",
         "hf",
     ]);
@@ -85,12 +88,13 @@ fn check_against_reference(tokens_dir: &std::path::Path, reference: &str) {
 fn adversarial_text_and_missing_text_match_tiktoken() {
     // CJK, emoji/ZWJ, RTL, combining marks, literal <|endoftext|>, whitespace
     // and digit runs, empty/null/missing text, other namespaces, a 3 MB page.
-    for backend in ["fast", "hf"] {
+    for backend in ["builtin", "fast", "hf"] {
         let out = scratch(&format!("adversarial-{backend}"));
+        let file_backend = ["--tokenizer", CL100K_FILE, "--tokenizer-backend", backend];
         let run = tokenize_sql(
             "tests/reference/adversarial",
             out.to_str().unwrap(),
-            &["--tokenizer-backend", backend],
+            if backend == "builtin" { &[] } else { &file_backend },
         );
         assert!(run.status.success(), "{}", stderr(&run));
         check_against_reference(&out.join("tokens"), "tests/reference/adversarial_cl100k.tsv");
@@ -316,4 +320,60 @@ fn tokens_and_their_count_in_one_query_tokenize_each_page_once() {
         listed,
         "tokens produced = tokens written: `token_count` reused `tokenize`'s result"
     );
+}
+
+/// Outside the checkout (a pod, a pip-installed module): the default
+/// tokenizer is built in, a query without tokenizer functions needs no
+/// tokenizer at all, and a missing file is named with the function that
+/// needed it.
+#[test]
+fn the_default_tokenizer_ships_in_the_binary_and_tokenizers_load_only_when_used() {
+    let elsewhere = scratch("tokenizer-elsewhere");
+    let input = repo_root().join(ENWIKI);
+    let in_dir = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_wikitok"))
+            .args(args)
+            .current_dir(&elsewhere)
+            .output()
+            .unwrap()
+    };
+    let counted = in_dir(&[
+        "sql",
+        "SELECT sum(token_count(text)) AS n, sum(cardinality(tokenize(text, 'o200k_base'))) AS m FROM pages WHERE page_id = 12",
+        "--input",
+        input.to_str().unwrap(),
+        "--tokenizer",
+        "cl100k_base",
+        "--tokenizer",
+        "o200k_base",
+    ]);
+    assert!(counted.status.success(), "{}", stderr(&counted));
+    let table = String::from_utf8_lossy(&counted.stdout).to_string();
+    assert!(table.chars().any(|c| c.is_ascii_digit()), "{table}");
+
+    let missing = "/nonexistent/tokenizer.json";
+    let no_tokens = in_dir(&[
+        "sql",
+        "SELECT count(*) AS pages FROM pages",
+        "--input",
+        input.to_str().unwrap(),
+        "--tokenizer",
+        missing,
+    ]);
+    assert!(
+        no_tokens.status.success(),
+        "a query without tokenizer functions needs no tokenizer: {}",
+        stderr(&no_tokens)
+    );
+    let needs_tokens = in_dir(&[
+        "sql",
+        "SELECT sum(token_count(text)) FROM pages",
+        "--input",
+        input.to_str().unwrap(),
+        "--tokenizer",
+        missing,
+    ]);
+    assert!(!needs_tokens.status.success());
+    let error = stderr(&needs_tokens);
+    assert!(error.contains("token_count") && error.contains(missing), "{error}");
 }

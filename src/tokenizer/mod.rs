@@ -18,12 +18,16 @@
 //! exact fast backend ([`fast_bpe`]) unless `--tokenizer-backend hf`;
 //! everything else, and what needs the file's post-processor
 //! (`tokenize_with_special_tokens`) or decoder, goes through Hugging Face.
+//! `cl100k_base` (the default) and `o200k_base` are built in ([`builtin`]):
+//! no file needed.
 
 //!
 //! - [`page_tokenizer`]: loading `tokenizer.json` files, choosing the backend;
+//! - [`builtin`]: the tokenizers compiled into the binary;
 //! - [`fast_bpe`]: the exact fast byte-level BPE backend;
 //! - [`udf`]: the vectorized scalar functions over Arrow string columns.
 
+pub mod builtin;
 pub mod fast_bpe;
 pub mod page_tokenizer;
 pub mod udf;

@@ -1,6 +1,9 @@
 //! Loading tokenizers: a Hugging Face `tokenizer.json` configured never to
 //! truncate or pad, and the choice of backend (exact fast BPE or Hugging
-//! Face) for encoding page text.
+//! Face) for encoding page text; or a tokenizer built into the binary
+//! ([`super::builtin`]). A run's tokenizers are loaded when a statement first
+//! calls a function that needs one, so a query without tokenizer functions
+//! never needs a tokenizer file.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -10,6 +13,7 @@ use std::sync::{Arc, OnceLock};
 use anyhow::{anyhow, bail, Context};
 use datafusion::common::{DataFusionError, Result};
 
+use super::builtin::{BuiltinTokenizer, BUILTIN_NAMES};
 use super::fast_bpe::{default_cache_dir, FastBpe, Unsupported};
 
 /// Which implementation encodes page text.
@@ -28,14 +32,45 @@ pub enum TokenizerBackend {
 #[derive(Debug)]
 pub struct PageTokenizer {
     pub name: String,
-    pub path: PathBuf,
-    inner: tokenizers::Tokenizer,
-    /// Set (to `Some` when the fast backend encodes this tokenizer's text)
-    /// once the backend is decided; see [`PageTokenizer::fast`].
-    fast: Arc<OnceLock<Option<FastBpe>>>,
+    vocabulary: Vocabulary,
+}
+
+/// Where a tokenizer's vocabulary and rules come from.
+#[derive(Debug)]
+enum Vocabulary {
+    /// A `tokenizer.json`, encoded by Hugging Face or the fast backend.
+    File {
+        inner: Box<tokenizers::Tokenizer>,
+        /// Set (to `Some` when the fast backend encodes this tokenizer's
+        /// text) once the backend is decided; see [`PageTokenizer::fast`].
+        fast: Arc<OnceLock<Option<FastBpe>>>,
+    },
+    /// Built into the binary.
+    Builtin(BuiltinTokenizer),
 }
 
 impl PageTokenizer {
+    /// A tokenizer built into the binary (`cl100k_base`, `o200k_base`).
+    pub fn builtin(name: &str, backend: TokenizerBackend) -> anyhow::Result<Self> {
+        let Some(builtin) = BuiltinTokenizer::named(name) else {
+            bail!(
+                "tokenizer {name:?} is not built in (built in: {}); pass --tokenizer PATH to a Hugging Face tokenizer.json",
+                BUILTIN_NAMES.join(", ")
+            );
+        };
+        if backend == TokenizerBackend::Hf {
+            bail!("tokenizer {name:?} is built in (exact byte-level BPE, no tokenizer.json): --tokenizer-backend hf needs a file");
+        }
+        tracing::info!(
+            tokenizer = name,
+            "backend: built in (exact byte-level BPE, tiktoken's ids)"
+        );
+        Ok(PageTokenizer {
+            name: name.to_string(),
+            vocabulary: Vocabulary::Builtin(builtin),
+        })
+    }
+
     pub fn from_file(name: &str, path: &Path) -> anyhow::Result<Self> {
         Self::with_backend(name, path, TokenizerBackend::Hf)
     }
@@ -88,9 +123,10 @@ impl PageTokenizer {
         }
         Ok(PageTokenizer {
             name: name.to_string(),
-            path: path.to_path_buf(),
-            inner,
-            fast,
+            vocabulary: Vocabulary::File {
+                inner: Box::new(inner),
+                fast,
+            },
         })
     }
 
@@ -98,15 +134,18 @@ impl PageTokenizer {
     /// in the background (~0.5 s for cl100k) while the scan starts; the first
     /// batch to be tokenized waits for it.
     fn fast(&self) -> Option<&FastBpe> {
-        self.fast.wait().as_ref()
+        match &self.vocabulary {
+            Vocabulary::File { fast, .. } => fast.wait().as_ref(),
+            Vocabulary::Builtin(_) => None,
+        }
     }
 
-    /// `fast` or `hf`: which implementation encodes page text.
+    /// `builtin`, `fast` or `hf`: which implementation encodes page text.
     pub fn backend_name(&self) -> &'static str {
-        if self.fast().is_some() {
-            "fast"
-        } else {
-            "hf"
+        match &self.vocabulary {
+            Vocabulary::Builtin(_) => "builtin",
+            Vocabulary::File { .. } if self.fast().is_some() => "fast",
+            Vocabulary::File { .. } => "hf",
         }
     }
 
@@ -120,7 +159,10 @@ impl PageTokenizer {
 
     /// The vocabulary size, added tokens included (Megatron's dtype rule).
     pub fn vocab_size(&self) -> usize {
-        self.inner.get_vocab_size(true)
+        match &self.vocabulary {
+            Vocabulary::File { inner, .. } => inner.get_vocab_size(true),
+            Vocabulary::Builtin(builtin) => builtin.vocab_size(),
+        }
     }
 
     /// [`PageTokenizer::encode`], appending to `out` (the UDFs build one
@@ -131,9 +173,13 @@ impl PageTokenizer {
         special_tokens: bool,
         out: &mut Vec<u32>,
     ) -> std::result::Result<(), tokenizers::Error> {
-        match self.fast() {
-            Some(fast) if !special_tokens => fast.encode_into(text, out),
-            _ => out.extend_from_slice(self.inner.encode_fast(text, special_tokens)?.get_ids()),
+        match &self.vocabulary {
+            // cl100k and o200k add no tokens around a text.
+            Vocabulary::Builtin(builtin) => builtin.encode_into(text, out),
+            Vocabulary::File { inner, .. } => match self.fast() {
+                Some(fast) if !special_tokens => fast.encode_into(text, out),
+                _ => out.extend_from_slice(inner.encode_fast(text, special_tokens)?.get_ids()),
+            },
         }
         Ok(())
     }
@@ -141,39 +187,72 @@ impl PageTokenizer {
     /// The number of ids [`PageTokenizer::encode`] gives without special
     /// tokens (the fast backend counts without materializing them).
     pub fn count(&self, text: &str) -> std::result::Result<usize, tokenizers::Error> {
-        match self.fast() {
-            Some(fast) => Ok(fast.count(text)),
-            None => Ok(self.inner.encode_fast(text, false)?.len()),
+        match &self.vocabulary {
+            Vocabulary::Builtin(builtin) => Ok(builtin.count(text)),
+            Vocabulary::File { inner, .. } => match self.fast() {
+                Some(fast) => Ok(fast.count(text)),
+                None => Ok(inner.encode_fast(text, false)?.len()),
+            },
         }
     }
 }
 
-/// The tokenizers of a run, by name; the first one is the default.
+/// The tokenizers of a run, by name; the first one is the default. Each is
+/// loaded on first use, so a query that calls no tokenizer function never
+/// reads a tokenizer file (nor needs one to exist).
 #[derive(Debug)]
 pub struct TokenizerSet {
     default: String,
-    by_name: BTreeMap<String, Arc<PageTokenizer>>,
+    by_name: BTreeMap<String, LazyTokenizer>,
+    backend: TokenizerBackend,
     /// Tokens produced by the tokenizer functions so far (for progress and
     /// the run summary).
     pub tokens_produced: Arc<AtomicU64>,
 }
 
+/// A tokenizer named on the command line, loaded when first needed.
+#[derive(Debug)]
+struct LazyTokenizer {
+    /// As given: `PATH`, `NAME=PATH` or a built-in name.
+    spec: String,
+    source: TokenizerSource,
+    loaded: OnceLock<std::result::Result<Arc<PageTokenizer>, String>>,
+}
+
+#[derive(Debug, Clone)]
+enum TokenizerSource {
+    File(PathBuf),
+    Builtin,
+}
+
 impl TokenizerSet {
-    /// Loads `NAME=PATH` or `PATH` specs; a bare path is named after its file
-    /// (`cl100k_base.tokenizer.json` → `cl100k_base`).
+    /// Reads `NAME=PATH`, `PATH` or built-in `NAME` specs (a bare path is
+    /// named after its file: `cl100k_base.tokenizer.json` → `cl100k_base`;
+    /// a built-in name that is not an existing file is the built-in
+    /// tokenizer). Nothing is loaded yet.
     pub fn load(specs: &[String], backend: TokenizerBackend) -> anyhow::Result<Self> {
         let mut by_name = BTreeMap::new();
         let mut default = None;
         for spec in specs {
-            let (name, path) = match spec.split_once('=') {
-                Some((name, path)) if !name.contains(['/', '\\']) => (name.to_string(), PathBuf::from(path)),
-                _ => (default_tokenizer_name(Path::new(spec)), PathBuf::from(spec)),
+            let (name, source) = match spec.split_once('=') {
+                Some((name, path)) if !name.contains(['/', '\\']) => {
+                    (name.to_string(), TokenizerSource::File(PathBuf::from(path)))
+                }
+                _ if BUILTIN_NAMES.contains(&spec.as_str()) && !Path::new(spec).exists() => {
+                    (spec.clone(), TokenizerSource::Builtin)
+                }
+                _ => (
+                    default_tokenizer_name(Path::new(spec)),
+                    TokenizerSource::File(PathBuf::from(spec)),
+                ),
             };
-            let tokenizer =
-                PageTokenizer::with_backend(&name, &path, backend).with_context(|| format!("--tokenizer {spec}"))?;
-            tracing::info!(tokenizer = %name, path = %path.display(), ?backend, "loaded tokenizer");
             default.get_or_insert_with(|| name.clone());
-            if by_name.insert(name.clone(), Arc::new(tokenizer)).is_some() {
+            let lazy = LazyTokenizer {
+                spec: spec.clone(),
+                source,
+                loaded: OnceLock::new(),
+            };
+            if by_name.insert(name.clone(), lazy).is_some() {
                 bail!("--tokenizer: the name {name:?} is given twice");
             }
         }
@@ -181,20 +260,49 @@ impl TokenizerSet {
         Ok(TokenizerSet {
             default,
             by_name,
+            backend,
             tokens_produced: Arc::new(AtomicU64::new(0)),
         })
     }
 
-    pub fn get(&self, name: Option<&str>) -> Result<&Arc<PageTokenizer>> {
+    /// The tokenizer `name` (the default one for `None`), loading it on
+    /// first use; errors name `function`, the SQL function that needed it.
+    pub fn get(&self, function: &str, name: Option<&str>) -> Result<&Arc<PageTokenizer>> {
         let name = name.unwrap_or(&self.default);
-        self.by_name.get(name).ok_or_else(|| {
+        let lazy = self.by_name.get(name).ok_or_else(|| {
             let known: Vec<&str> = self.by_name.keys().map(String::as_str).collect();
-            DataFusionError::Plan(format!("unknown tokenizer {name:?}; loaded: {}", known.join(", ")))
-        })
+            DataFusionError::Plan(format!(
+                "{function}: unknown tokenizer {name:?}; given: {}",
+                known.join(", ")
+            ))
+        })?;
+        let loaded = lazy.loaded.get_or_init(|| {
+            let loaded = match &lazy.source {
+                TokenizerSource::Builtin => PageTokenizer::builtin(name, self.backend),
+                TokenizerSource::File(path) => PageTokenizer::with_backend(name, path, self.backend),
+            };
+            match loaded {
+                Ok(tokenizer) => {
+                    tracing::info!(tokenizer = %name, spec = %lazy.spec, backend = ?self.backend, "loaded tokenizer");
+                    Ok(Arc::new(tokenizer))
+                }
+                Err(e) => Err(format!("{e:#} (--tokenizer {})", lazy.spec)),
+            }
+        });
+        loaded
+            .as_ref()
+            .map_err(|e| DataFusionError::Execution(format!("{function}: {e}")))
     }
 
-    pub fn default_tokenizer(&self) -> &Arc<PageTokenizer> {
-        &self.by_name[&self.default]
+    /// The default tokenizer (Megatron's dtype follows its vocabulary);
+    /// `needed_by` says what needed it, for the error.
+    pub fn default_tokenizer(&self, needed_by: &str) -> Result<&Arc<PageTokenizer>> {
+        self.get(needed_by, None)
+    }
+
+    /// The name of the default tokenizer.
+    pub fn default_name(&self) -> &str {
+        &self.default
     }
 }
 
@@ -213,8 +321,11 @@ impl PageTokenizer {
     /// The tokenizer's end-of-text token id: the first of the usual EOS
     /// spellings that is one of its special tokens.
     pub fn eos_token_id(&self) -> Option<u32> {
-        let specials: Vec<(u32, String)> = self
-            .inner
+        let inner = match &self.vocabulary {
+            Vocabulary::Builtin(builtin) => return builtin.eos_token_id(),
+            Vocabulary::File { inner, .. } => inner,
+        };
+        let specials: Vec<(u32, String)> = inner
             .get_added_tokens_decoder()
             .into_iter()
             .filter(|(_, t)| t.special)
@@ -226,15 +337,24 @@ impl PageTokenizer {
     }
 
     pub fn token_id(&self, token: &str) -> Option<u32> {
-        self.inner.token_to_id(token)
+        match &self.vocabulary {
+            Vocabulary::File { inner, .. } => inner.token_to_id(token),
+            Vocabulary::Builtin(builtin) => builtin.token_id(token),
+        }
     }
 
     pub fn decode(&self, ids: &[u32]) -> std::result::Result<String, tokenizers::Error> {
-        self.inner.decode(ids, false)
+        match &self.vocabulary {
+            Vocabulary::File { inner, .. } => inner.decode(ids, false),
+            Vocabulary::Builtin(builtin) => builtin.decode(ids).map_err(Into::into),
+        }
     }
 
     pub fn id_to_token(&self, id: u32) -> Option<String> {
-        self.inner.id_to_token(id)
+        match &self.vocabulary {
+            Vocabulary::File { inner, .. } => inner.id_to_token(id),
+            Vocabulary::Builtin(builtin) => builtin.id_to_token(id),
+        }
     }
 }
 

@@ -131,7 +131,9 @@ impl ScalarUDFImpl for IdsUdf {
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let tokenizer = self.tokenizers.get(tokenizer_name_arg(self.name(), &args.args, 1)?)?;
+        let tokenizer = self
+            .tokenizers
+            .get(self.name(), tokenizer_name_arg(self.name(), &args.args, 1)?)?;
         let lists = args.args[0].to_array(args.number_rows)?;
         let lists = arrow::compute::cast(&lists, &token_list_type())?;
         let lists = lists.as_list::<i32>();
@@ -220,7 +222,9 @@ impl ScalarUDFImpl for SpecialTokenUdf {
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let id = match self.kind {
             SpecialTokenFunction::Eos => {
-                let tokenizer = self.tokenizers.get(tokenizer_name_arg(self.name(), &args.args, 0)?)?;
+                let tokenizer = self
+                    .tokenizers
+                    .get(self.name(), tokenizer_name_arg(self.name(), &args.args, 0)?)?;
                 tokenizer.eos_token_id().ok_or_else(|| {
                     DataFusionError::Execution(format!(
                         "eos_token_id: tokenizer {:?} has none of the usual end-of-text tokens ({}); \
@@ -234,7 +238,9 @@ impl ScalarUDFImpl for SpecialTokenUdf {
                 let Some(token) = tokenizer_name_arg(self.name(), &args.args, 0)? else {
                     return exec_err!("special_token_id: give the token, e.g. special_token_id('<|endoftext|>')");
                 };
-                let tokenizer = self.tokenizers.get(tokenizer_name_arg(self.name(), &args.args, 1)?)?;
+                let tokenizer = self
+                    .tokenizers
+                    .get(self.name(), tokenizer_name_arg(self.name(), &args.args, 1)?)?;
                 tokenizer.token_id(token).ok_or_else(|| {
                     DataFusionError::Execution(format!(
                         "special_token_id: {token:?} is not in tokenizer {:?}",
@@ -317,7 +323,9 @@ impl ScalarUDFImpl for TokenizeUdf {
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let tokenizer = self.tokenizers.get(tokenizer_name_arg(self.name(), &args.args, 1)?)?;
+        let tokenizer = self
+            .tokenizers
+            .get(self.name(), tokenizer_name_arg(self.name(), &args.args, 1)?)?;
         let texts = args.args[0].to_array(args.number_rows)?;
         let texts = as_utf8(&texts)?;
         let (result, tokens) = match self.output {

@@ -166,7 +166,8 @@ def test_errors_carry_the_command_lines_message():
     cli = subprocess.run([BINARY, "sql", bad], capture_output=True, text=True)
     assert cli.returncode == 1
     # The CLI's message: from its "error: " line to the end (it spans lines).
-    message = cli.stderr[cli.stderr.rindex("\nerror: ") + len("\nerror: ") :].strip()
+    stderr = "\n" + cli.stderr  # the error may be its first line
+    message = stderr[stderr.rindex("\nerror: ") + len("\nerror: ") :].strip()
     with pytest.raises(wikitok.WikitokError) as raised:
         wikitok.sql(bad).to_arrow()
     assert str(raised.value) == message

@@ -116,11 +116,13 @@ def html_text(html_source, paragraphs_only=False):
 def records(directory):
     """{wiki: [document]} from article records with wikitext and HTML."""
     wikis = collections.defaultdict(list)
+    unreadable = 0
     for path in sorted(glob.glob(os.path.join(directory, "**", "*.json"), recursive=True)):
         with open(path, encoding="utf-8") as f:
             try:
                 record = json.load(f)
             except json.JSONDecodeError:
+                unreadable += 1
                 continue
         if not isinstance(record, dict):
             continue
@@ -138,6 +140,8 @@ def records(directory):
         wikis[wiki].append({"wiki": wiki, "title": title, "page_id": page_id, "version": version,
                             "source_text": wikitext, "text": html_text(html_source),
                             "prose": html_text(html_source, paragraphs_only=True)})
+    if unreadable:
+        print(f"{directory}: {unreadable} file(s) skipped: not JSON", file=sys.stderr)
     return wikis
 
 

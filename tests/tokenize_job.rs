@@ -349,7 +349,13 @@ fn the_default_tokenizer_ships_in_the_binary_and_tokenizers_load_only_when_used(
     ]);
     assert!(counted.status.success(), "{}", stderr(&counted));
     let table = String::from_utf8_lossy(&counted.stdout).to_string();
-    assert!(table.chars().any(|c| c.is_ascii_digit()), "{table}");
+    let numbers: Vec<u64> = table
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|n| n.parse().ok())
+        .collect();
+    assert_eq!(numbers.len(), 2, "{table}");
+    assert!(numbers[0] > 1000 && numbers[1] > 1000, "{table}");
+    assert_ne!(numbers[0], numbers[1], "o200k_base gave cl100k's count: {table}");
 
     let missing = "/nonexistent/tokenizer.json";
     let no_tokens = in_dir(&[

@@ -186,6 +186,10 @@ mod tests {
                 assert_eq!(builtin.token_id(&builtin.id_to_token(id).unwrap()), Some(id));
             }
         }
+        // Every vocabulary entry and special token, id by id.
+        for id in 0..builtin.vocab_size() as u32 {
+            assert_eq!(builtin.id_to_token(id), file.id_to_token(id), "id {id}");
+        }
         assert_eq!(builtin.eos_token_id(), Some(100257));
         assert_eq!(builtin.token_id("<|endoftext|>"), file.token_to_id("<|endoftext|>"));
         assert_eq!(builtin.vocab_size(), 100277);

@@ -131,8 +131,9 @@ impl PageTokenizer {
     }
 
     /// The fast encoder, if this tokenizer uses it. With `auto` it is built
-    /// in the background (~0.5 s for cl100k) while the scan starts; the first
-    /// batch to be tokenized waits for it.
+    /// in the background (~0.5 s for cl100k, less from the cache) from the
+    /// moment the tokenizer is loaded — the first call of a tokenizer
+    /// function — and that first batch waits for it.
     fn fast(&self) -> Option<&FastBpe> {
         match &self.vocabulary {
             Vocabulary::File { fast, .. } => fast.wait().as_ref(),
@@ -239,6 +240,12 @@ impl TokenizerSet {
                     (name.to_string(), TokenizerSource::File(PathBuf::from(path)))
                 }
                 _ if BUILTIN_NAMES.contains(&spec.as_str()) && !Path::new(spec).exists() => {
+                    if backend == TokenizerBackend::Hf {
+                        bail!(
+                            "--tokenizer {spec}: a built-in tokenizer (exact byte-level BPE, no tokenizer.json); \
+                             --tokenizer-backend hf needs a Hugging Face file (--tokenizer PATH)"
+                        );
+                    }
                     (spec.clone(), TokenizerSource::Builtin)
                 }
                 _ => (

@@ -149,6 +149,10 @@ fn cs1_names(names: &[String], shown: Option<&str>) -> String {
         Some(n) => n.parse().unwrap_or(names.len()),
         None => names.len(),
     };
+    if limit == 0 {
+        // `display-authors=0`: the list is not shown at all.
+        return String::new();
+    }
     let mut out = names[..limit.min(names.len())].join("; ");
     if limit < names.len() || shown == Some("etal") {
         out.push_str("; et al.");
@@ -379,9 +383,7 @@ fn cs1_pages(out: &mut Citation, pages: Option<&str>, page: Option<&str>) {
 /// `{{harv|Last1|Last2|Year|p=5}}`: up to four surnames, then the year;
 /// `A`, `A & B`, `A, B & C`, `A et al.`, and the page (`p`, `pp`, `loc`).
 fn harvard(args: &Args, brackets: Brackets) -> String {
-    let mut positional: Vec<&str> = (1..=args.positional_count().min(5))
-        .filter_map(|n| args.positional(n))
-        .collect();
+    let mut positional: Vec<&str> = (1..=5).filter_map(|n| args.positional(n)).collect();
     let Some(year) = positional.pop() else {
         return String::new();
     };

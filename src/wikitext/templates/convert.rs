@@ -450,9 +450,7 @@ fn read_number(text: &str) -> Option<Written> {
 
 /// Renders a `{{convert}}` call.
 pub fn render(args: &Args) -> String {
-    let mut positional: Vec<&str> = (1..=args.positional_count())
-        .map(|n| args.get(&n.to_string()).unwrap_or("").trim())
-        .collect();
+    let mut positional: Vec<&str> = args.positionals().into_iter().map(str::trim).collect();
     // `{{cvt|10-14|cm}}`: a range written in one argument reads as
     // `{{cvt|10|-|14|cm}}`.
     if let Some((low, high)) = positional.first().and_then(|first| split_range(first)) {
@@ -590,9 +588,15 @@ fn default_decimals(written: Written, value: f64, input: &Unit, output: &Unit) -
     decimals
 }
 
+/// The most decimal places a value is written with.
+const MAX_DECIMALS: i32 = 17;
+
 /// `value` rounded to `decimals` places (negative: tens, hundreds), with
 /// digit groups.
 fn format_rounded(value: f64, decimals: i32) -> String {
+    // More places than an f64 holds are noise (and a precision past
+    // `u16::MAX` would panic in `format!`).
+    let decimals = decimals.min(MAX_DECIMALS);
     let text = if decimals >= 0 {
         format!("{value:.*}", decimals as usize)
     } else {
@@ -731,6 +735,8 @@ mod tests {
         assert_eq!(positional(&["1.78", "m", "ftin"]), "1.78 metres (5 ft 10 in)");
         assert_eq!(positional(&["10-14", "cm", "in"]), "10–14 centimetres (3.9–5.5 in)");
         assert_eq!(positional(&["-5", "C", "F"]), positional(&["−5", "C", "F"]));
+        let long_fraction = format!("1.{}", "1".repeat(70_000));
+        assert!(positional(&[&long_fraction, "m", "ft"]).starts_with("1.1"));
         assert_eq!(positional(&["10", "km", "mi", "2"]), "10 kilometres (6.21 mi)");
         assert_eq!(
             convert(&[("1", "10"), ("2", "km"), ("3", "mi"), ("abbr", "on")]),

@@ -14,6 +14,10 @@
 
 use super::expand::Args;
 
+/// The most decimal places a degree value is written with (more is noise,
+/// and a precision past `u16::MAX` would panic in `format!`).
+const MAX_DECIMALS: usize = 12;
+
 /// One axis: degrees (signed: negative is S or W), and how precisely it was
 /// given (0 degrees, 1 minutes, 2 seconds) plus its decimal places.
 struct Axis {
@@ -39,9 +43,7 @@ pub fn render(args: &Args) -> String {
             return String::new();
         }
     }
-    let positional: Vec<&str> = (1..=args.positional_count())
-        .map(|n| args.get(&n.to_string()).unwrap_or("").trim())
-        .collect();
+    let positional: Vec<&str> = args.positionals().into_iter().map(str::trim).collect();
     let Some(Position {
         latitude,
         longitude,
@@ -127,9 +129,20 @@ fn dms_axis(parts: &[&str], negative: bool) -> Option<Axis> {
     if parts.is_empty() || parts.len() > 3 {
         return None;
     }
+    if let [only] = parts.as_slice() {
+        if only.contains('.') {
+            // `{{coord|43.651234|N|79.383333|W}}`: decimal degrees with
+            // hemisphere letters, read like signed decimals.
+            let axis = decimal_axis(only)?;
+            return Some(Axis {
+                degrees: if negative { -axis.degrees } else { axis.degrees },
+                ..axis
+            });
+        }
+    }
     let mut degrees = 0.0;
     for (index, part) in parts.iter().enumerate() {
-        let value: f64 = part.parse().ok()?;
+        let value: f64 = part.parse().ok().filter(|v: &f64| v.is_finite() && v.abs() <= 360.0)?;
         degrees += value / 60f64.powi(index as i32);
     }
     let fraction_digits = |text: &str| text.split_once('.').map_or(0, |(_, f)| f.len());
@@ -141,17 +154,17 @@ fn dms_axis(parts: &[&str], negative: bool) -> Option<Axis> {
     Some(Axis {
         degrees: if negative { -degrees } else { degrees },
         dms_parts: parts.len() - 1,
-        decimals,
+        decimals: decimals.min(MAX_DECIMALS),
         padded: false,
     })
 }
 
 fn decimal_axis(text: &str) -> Option<Axis> {
     let degrees: f64 = text.parse().ok()?;
-    if !degrees.is_finite() {
+    if !degrees.is_finite() || degrees.abs() > 360.0 {
         return None;
     }
-    let decimals = text.split_once('.').map_or(0, |(_, f)| f.len());
+    let decimals = text.split_once('.').map_or(0, |(_, f)| f.len()).min(MAX_DECIMALS);
     let dms_parts = match decimals {
         0 => 0,
         1 | 2 => 1,
@@ -225,7 +238,22 @@ mod tests {
         );
         assert_eq!(coord(&[("1", "38"), ("2", "-9"), ("display", "title")]), "");
         assert!(coord(&[("1", "38"), ("2", "-9"), ("display", "inline,title")]).starts_with("38°N"));
+        assert_eq!(
+            coord(&[("1", "43.651234"), ("2", "N"), ("3", "79.383333"), ("4", "W")]),
+            "43°39′04″N 79°23′00″W / 43.651234°N 79.383333°W / 43.651234; -79.383333"
+        );
         assert_eq!(coord(&[("1", "x"), ("2", "y")]), "");
+        assert_eq!(coord(&[("1", "1e999"), ("2", "N"), ("3", "2"), ("4", "E")]), "");
+        let long_fraction = format!("3.{}", "1".repeat(70_000));
+        assert!(coord(&[
+            ("1", "1"),
+            ("2", "2"),
+            ("3", &long_fraction),
+            ("4", "N"),
+            ("5", "4"),
+            ("6", "E")
+        ])
+        .starts_with("1°2′3″N"));
         assert_eq!(coord(&[("1", "1"), ("2", "2"), ("3", "3"), ("4", "4"), ("5", "N")]), "");
     }
 }

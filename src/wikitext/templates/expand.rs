@@ -60,6 +60,28 @@ impl Args {
         self.get(name).map(str::trim).filter(|v| !v.is_empty())
     }
 
+    /// The positional arguments `1`, `2`, ... up to the first missing one,
+    /// untrimmed, in one pass (a later duplicate wins): templates with
+    /// thousands of arguments cost linear time, not quadratic.
+    pub fn positionals(&self) -> Vec<&str> {
+        let mut by_number: std::collections::BTreeMap<usize, &str> = std::collections::BTreeMap::new();
+        for (name, value) in &self.pairs {
+            if let Ok(n) = name.parse::<usize>() {
+                if n > 0 && name.bytes().all(|b| b.is_ascii_digit()) {
+                    by_number.insert(n, value.as_str());
+                }
+            }
+        }
+        let mut values = Vec::new();
+        for (expected, (n, value)) in (1..).zip(by_number) {
+            if n != expected {
+                break;
+            }
+            values.push(value);
+        }
+        values
+    }
+
     /// How many positional arguments there are.
     pub fn positional_count(&self) -> usize {
         let mut n = 0;
@@ -101,7 +123,7 @@ pub fn expand(source: &str, templates: &Templates, page: &PageContext) -> String
                 if let Node::Text { start, end } = tree.nodes[id as usize] {
                     if let Some(heading) = tree.source[start..end].find("\n=") {
                         closing = None;
-                        out.push_str(&tree.source[start + heading..end]);
+                        expander.produce(&mut out, &tree.source[start + heading..end]);
                     }
                 }
             }
@@ -243,7 +265,10 @@ impl Expander<'_> {
                 let body_tree = Tree::parse(body);
                 self.nodes(&body_tree, &body_tree.root, Some(&call_args), depth + 1, out);
             }
-            Definition::Builtin(builtin) => out.push_str(&builtin.render(&call_args, self.templates)),
+            Definition::Builtin(builtin) => {
+                let text = builtin.render(&call_args, self.templates);
+                self.produce(out, &text);
+            }
         }
     }
 

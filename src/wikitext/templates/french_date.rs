@@ -22,7 +22,7 @@ pub fn render(args: &Args, templates: &Templates) -> String {
     }
 }
 
-/// `[day] [month] year`, or `day month` without a year.
+/// `[day] [month] year`.
 fn read(parts: &[&str], templates: &Templates) -> Option<String> {
     let months = &templates.calendar().months;
     let month = |text: &str| -> Option<String> {
@@ -31,7 +31,7 @@ fn read(parts: &[&str], templates: &Templates) -> Option<String> {
             Ok(_) => return None,
             Err(_) => templates.calendar().month_number(text)? as usize,
         };
-        Some(months[index - 1].clone())
+        months.get(index.checked_sub(1)?).cloned()
     };
     let day = |text: &str| -> Option<String> {
         let text = text.trim_end_matches("er");

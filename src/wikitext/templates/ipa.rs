@@ -89,8 +89,8 @@ const LABELS: &[(&str, &str)] = &[
 pub fn render(args: &Args) -> String {
     let mut out = String::new();
     let mut open = false;
-    for n in 1..=args.positional_count() {
-        let code = args.get(&n.to_string()).unwrap_or("").trim();
+    for code in args.positionals() {
+        let code = code.trim();
         if code.is_empty() {
             continue;
         }

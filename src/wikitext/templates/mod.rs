@@ -706,19 +706,47 @@ mod tests {
             "birth date",
             "#ifeq:",
             "é",
+            // The builtins: citations, coordinates, IPA, dates, ordinals, regions.
+            "cite book",
+            "ouvrage",
+            "literatur",
+            "internetquelle",
+            "harv",
+            "coord",
+            "IPAc-en",
+            "date",
+            "23e",
+            "refbegin",
+            "refend",
+            "last=",
+            "display-authors=",
+            "mois=",
+            "Datum=",
+            "abruf=",
+            "-",
+            "–",
+            "1.5",
+            ".",
+            "N",
+            "W",
+            "'",
+            "\n== h ==\n",
+            "99999999999999999999",
         ];
-        let templates = Templates::english();
-        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
-        for _ in 0..5000 {
-            let mut source = String::new();
-            for _ in 0..(state % 80) {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                source.push_str(pieces[(state % pieces.len() as u64) as usize]);
+        for language in ["en", "fr", "de"] {
+            let templates = Templates::for_wiki(Some(language), None, &UserTemplates::default());
+            let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+            for _ in 0..5000 {
+                let mut source = String::new();
+                for _ in 0..(state % 80) {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    source.push_str(pieces[(state % pieces.len() as u64) as usize]);
+                }
+                let out = expand(&source, &templates, &page());
+                assert!(out.len() <= 2 * expand::output_budget(&source), "{source:?}");
             }
-            let out = expand(&source, &templates, &page());
-            assert!(out.len() <= 2 * expand::output_budget(&source), "{source:?}");
         }
         // A template that repeats its argument, nested: 2^30 copies unless
         // the budget counts every buffer of the page.

@@ -30,6 +30,9 @@ pub enum Style {
     Literatur,
     /// German Wikipedia's `{{Internetquelle}}`.
     Internetquelle,
+    /// Russian Wikipedia's `{{Книга}}` (`article: false`) and `{{Статья}}`
+    /// (`article: true`), in the GOST 7.1 style they write.
+    Gost { article: bool },
     /// A Harvard citation in the sentence: `{{harv}}` (`(Einstein 2006, p.
     /// 33)`), `{{harvnb}}` (no brackets), `{{harvtxt}}` (`Einstein (2006, p.
     /// 33)`). `{{sfn}}` is a footnote, not text: it is not one of these.
@@ -51,6 +54,8 @@ impl Style {
             "biblio" => Some(Style::Biblio),
             "literatur" => Some(Style::Literatur),
             "internetquelle" => Some(Style::Internetquelle),
+            "книга" => Some(Style::Gost { article: false }),
+            "статья" => Some(Style::Gost { article: true }),
             "harv" => Some(Style::Harvard(Brackets::Around)),
             "harvnb" => Some(Style::Harvard(Brackets::None)),
             "harvtxt" => Some(Style::Harvard(Brackets::AroundYear)),
@@ -65,6 +70,7 @@ impl Style {
             Style::Biblio => biblio(args, templates, &mut citation),
             Style::Literatur => literatur(args, &mut citation),
             Style::Internetquelle => internetquelle(args, templates, &mut citation),
+            Style::Gost { article } => gost(args, article, &mut citation),
             Style::Harvard(brackets) => return harvard(args, brackets),
         }
         citation.text
@@ -380,6 +386,76 @@ fn cs1_pages(out: &mut Citation, pages: Option<&str>, page: Option<&str>) {
     }
 }
 
+/// `{{Книга}}`: `Автор. Заглавие = Оригинал / Ответственный. — Издание. —
+/// Место: Издательство, 2001. — Т. 2. — С. 10—20. — 300 с. — ISBN …`;
+/// `{{Статья}}`: `Автор. Заглавие // Издание. — 1905. — Т. 17, № 10. —
+/// С. 891—921. — doi:…`.
+fn gost(args: &Args, article: bool, out: &mut Citation) {
+    out.part("", first(args, &["автор", "авторы"]).unwrap_or(""));
+    if let Some(part) = first(args, &["часть"]).filter(|_| !article) {
+        out.part(". ", part);
+        out.part(" // ", first(args, &["заглавие"]).unwrap_or(""));
+    } else {
+        out.part(". ", first(args, &["заглавие"]).unwrap_or(""));
+    }
+    if let Some(original) = first(args, &["оригинал"]) {
+        out.part(" = ", original);
+    }
+    if let Some(responsible) = first(args, &["ответственный"]) {
+        out.part(" / ", responsible);
+    }
+    let (source, edition) = if article {
+        (first(args, &["издание"]), None)
+    } else {
+        (None, first(args, &["издание"]))
+    };
+    out.part(" // ", source.unwrap_or(""));
+    out.part(". — ", edition.unwrap_or(""));
+    let mut imprint = String::new();
+    if let Some(place) = first(args, &["место"]) {
+        imprint.push_str(place);
+    }
+    if let Some(publisher) = first(args, &["издательство"]) {
+        if !imprint.is_empty() {
+            imprint.push_str(": ");
+        }
+        imprint.push_str(publisher);
+    }
+    if let Some(year) = first(args, &["год"]) {
+        if !imprint.is_empty() {
+            imprint.push_str(", ");
+        }
+        imprint.push_str(year);
+    }
+    out.part(". — ", &imprint);
+    let mut numbers = Vec::new();
+    if let Some(volume) = first(args, &["том"]) {
+        numbers.push(format!("Т. {volume}"));
+    }
+    if let Some(issue) = first(args, &["выпуск"]) {
+        numbers.push(format!("вып. {issue}"));
+    }
+    if let Some(number) = first(args, &["номер"]) {
+        numbers.push(format!("№ {number}"));
+    }
+    out.part(". — ", &numbers.join(", "));
+    if let Some(pages) = first(args, &["страницы"]) {
+        out.part(". — ", &format!("С. {pages}"));
+    }
+    if let Some(total) = first(args, &["страниц"]) {
+        out.part(". — ", &format!("{total} с."));
+    }
+    if let Some(series) = first(args, &["серия"]) {
+        out.part(". — ", &format!("({series})"));
+    }
+    for (name, label) in [("isbn", "ISBN "), ("issn", "ISSN "), ("doi", "doi:")] {
+        if let Some(value) = first(args, &[name, &name.to_uppercase()]) {
+            out.part(". — ", &format!("{label}{value}"));
+        }
+    }
+    out.end(".");
+}
+
 /// `{{harv|Last1|Last2|Year|p=5}}`: up to four surnames, then the year;
 /// `A`, `A & B`, `A, B & C`, `A et al.`, and the page (`p`, `pp`, `loc`).
 fn harvard(args: &Args, brackets: Brackets) -> String {
@@ -624,7 +700,9 @@ fn literatur(args: &Args, out: &mut Citation) {
             out.part(". ", publisher);
             out.part(", ", &place_date);
         }
-        None => out.part(", ", &place_date),
+        // After a volume (`Band 17, 1905`); after the title, a new part.
+        None if first(args, &["Band", "Nummer", "Auflage"]).is_some() => out.part(", ", &place_date),
+        None => out.part(". ", &place_date),
     }
     out.part(", ", first(args, &["Reihe"]).unwrap_or(""));
     if let Some(isbn) = first(args, &["ISBN"]) {
@@ -890,6 +968,42 @@ mod tests {
                 ]
             ),
             "(en) « Danseuse », dans Pénélope Bagieu, Culottées, 2016"
+        );
+    }
+
+    #[test]
+    fn gost_books_and_articles() {
+        assert_eq!(
+            render(
+                Style::Gost { article: false },
+                "ru",
+                &[
+                    ("автор", "Гинзбург В. Л."),
+                    ("заглавие", "О физике и астрофизике"),
+                    ("место", "М."),
+                    ("издательство", "Наука"),
+                    ("год", "1985"),
+                    ("страниц", "400"),
+                    ("isbn", "5-02-000000-0"),
+                ]
+            ),
+            "Гинзбург В. Л. О физике и астрофизике. — М.: Наука, 1985. — 400 с. — ISBN 5-02-000000-0."
+        );
+        assert_eq!(
+            render(
+                Style::Gost { article: true },
+                "ru",
+                &[
+                    ("автор", "Einstein A."),
+                    ("заглавие", "Zur Elektrodynamik bewegter Körper"),
+                    ("издание", "Annalen der Physik"),
+                    ("год", "1905"),
+                    ("том", "17"),
+                    ("номер", "10"),
+                    ("страницы", "891—921"),
+                ]
+            ),
+            "Einstein A. Zur Elektrodynamik bewegter Körper // Annalen der Physik. — 1905. — Т. 17, № 10. — С. 891—921."
         );
     }
 

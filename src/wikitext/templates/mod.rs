@@ -149,7 +149,7 @@ pub enum Builtin {
 
 /// The names `{ builtin = "…" }` takes, for error messages.
 const BUILTIN_NAMES: &str =
-    "convert, coord, date fr, ipac-en, cs1, biblio, literatur, internetquelle, harv, harvnb, harvtxt";
+    "convert, coord, date fr, ipac-en, cs1, biblio, literatur, internetquelle, книга, статья, harv, harvnb, harvtxt";
 
 impl Builtin {
     fn named(name: &str) -> Option<Builtin> {
@@ -645,6 +645,20 @@ mod tests {
         );
         assert_eq!(en("a\n{{refbegin}}\n* x\n== Next ==\nc"), "a\n\n== Next ==\nc");
         assert_eq!(en("{{refend}} stays"), " stays");
+    }
+
+    #[test]
+    fn each_wikis_citation_templates() {
+        assert_eq!(
+            language("ru", "{{Книга|автор=А. Б.|заглавие=В|год=2000}}"),
+            "А. Б. В. — 2000."
+        );
+        assert_eq!(
+            language("de", "{{Literatur|Titel=T|Ort=Bern|Jahr=1905}}"),
+            "T. Bern 1905."
+        );
+        assert_eq!(language("ja", "{{Cite web|title=T|website=W}}"), "\"T\". W.");
+        assert_eq!(en("{{Citation|last=L|title=T|year=1}}"), "L (1). T.");
     }
 
     #[test]

@@ -196,6 +196,76 @@ mod tests {
         assert!(builtin.decode(&[300_000]).unwrap_err().contains("300000"));
     }
 
+    /// Both built-ins against tiktoken's algorithm as ported by
+    /// `tiktoken-rs` (its own rank files): natural text and random strings
+    /// of the characters that split differently (whitespace runs, digits,
+    /// apostrophes, CJK, emoji, combining marks, case changes).
+    #[test]
+    fn ids_equal_tiktokens() {
+        let pieces = [
+            " ",
+            "  ",
+            "\n",
+            "\n\n",
+            "\t",
+            "a",
+            "A",
+            "word",
+            "Word",
+            "WORD",
+            "'s",
+            "'LL",
+            "1",
+            "123",
+            "12345",
+            ".",
+            ",",
+            "!?",
+            "—",
+            "东京",
+            "タワー",
+            "😀",
+            "👩‍💻",
+            "é",
+            "e\u{301}",
+            "Ω",
+            "ß",
+            "über",
+            "\u{a0}",
+            "<|endoftext|>",
+            "/",
+            "://",
+        ];
+        let mut texts: Vec<String> = vec![
+            "Albert Einstein (14 March 1879 – 18 April 1955) was a German-born theoretical physicist.".into(),
+            "L'anarchisme, ou idéologie libertaire, regroupe plusieurs courants de philosophie politique.".into(),
+            "Калви — коммуна во Франции. 東京タワーは、東京都港区芝公園にある総合電波塔。".into(),
+        ];
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        for _ in 0..3000 {
+            let mut text = String::new();
+            for _ in 0..(state % 24) {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                text.push_str(pieces[(state % pieces.len() as u64) as usize]);
+            }
+            texts.push(text);
+        }
+        for (name, reference) in [
+            ("cl100k_base", tiktoken_rs::cl100k_base_singleton()),
+            ("o200k_base", tiktoken_rs::o200k_base_singleton()),
+        ] {
+            let builtin = BuiltinTokenizer::named(name).unwrap();
+            for text in &texts {
+                let mut ids = Vec::new();
+                builtin.encode_into(text, &mut ids);
+                assert_eq!(ids, reference.encode_ordinary(text), "{name}: {text:?}");
+                assert_eq!(builtin.count(text), ids.len());
+            }
+        }
+    }
+
     #[test]
     fn o200k_is_there_too() {
         let builtin = BuiltinTokenizer::named("o200k_base").unwrap();

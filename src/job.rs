@@ -153,6 +153,14 @@ impl Job {
             .with_batch_size(read.batch_rows)
             .with_information_schema(true);
         session_config.options_mut().execution.sort_spill_reservation_bytes = (share / 4).clamp(256 << 10, 10 << 20);
+        // Each partition reads only its own files. DataFusion's file scans
+        // otherwise let an idle partition take a sibling's files at run
+        // time: a scale-out map task (one partition, run alone) then reads
+        // every file of the scan, and two shards running tasks of one stage
+        // count every row twice (`token_counts.sql`'s summary reading
+        // back the Parquet it wrote); per-partition files would depend on
+        // timing too.
+        session_config.options_mut().execution.enable_file_stream_work_stealing = false;
         let ctx = SessionContext::new_with_config_rt(session_config, runtime);
         let pages = Arc::new(PagesTable::new(splits, format, read));
         ctx.register_table("pages", pages.clone())?;

@@ -14,6 +14,7 @@
 //! in values (`[[links]]`, `''italics''`) is left to the later passes.
 
 use super::expand::Args;
+use super::french_date::month_name;
 use super::functions::parse_date;
 use super::Templates;
 
@@ -567,7 +568,11 @@ fn biblio(args: &Args, templates: &Templates, out: &mut Citation) {
     let date = match (first(args, &["date"]), first(args, &["année", "year"])) {
         (Some(date), _) => Some(date.to_string()),
         (None, Some(year)) => Some(match first(args, &["mois", "month"]) {
-            Some(month) => format!("{} {year}", french_month(month, templates)),
+            // `mois=02` → `février`; anything else as written.
+            Some(month) => format!(
+                "{} {year}",
+                month_name(month, templates).unwrap_or_else(|| month.to_string())
+            ),
             None => year.to_string(),
         }),
         (None, None) => None,
@@ -634,14 +639,6 @@ fn french_list(names: &[String]) -> String {
         [] => String::new(),
         [only] => only.clone(),
         [rest @ .., last] => format!("{} et {last}", rest.join(", ")),
-    }
-}
-
-/// `mois=02` → `février`; a name stays as written.
-fn french_month(month: &str, templates: &Templates) -> String {
-    match month.parse::<usize>() {
-        Ok(n @ 1..=12) => templates.calendar().months[n - 1].clone(),
-        _ => month.to_string(),
     }
 }
 

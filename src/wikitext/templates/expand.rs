@@ -82,15 +82,6 @@ impl Args {
         values
     }
 
-    /// How many positional arguments there are.
-    pub fn positional_count(&self) -> usize {
-        let mut n = 0;
-        while self.get(&(n + 1).to_string()).is_some() {
-            n += 1;
-        }
-        n
-    }
-
     #[cfg(test)]
     pub fn from_pairs(pairs: &[(&str, &str)]) -> Args {
         Args {
@@ -148,10 +139,16 @@ fn plain_call_name<'s>(tree: &Tree<'s>, id: NodeId) -> Option<&'s str> {
         Node::Call {
             kind: CallKind::Template,
             parts,
-        } => match parts[0].as_slice() {
-            [only] if matches!(tree.nodes[*only as usize], Node::Text { .. }) => Some(tree.text(*only).trim()),
-            _ => None,
-        },
+        } => plain_text(tree, &parts[0]).map(str::trim),
+        _ => None,
+    }
+}
+
+/// A part that is one piece of plain text (most template names): no
+/// expansion, no copy.
+fn plain_text<'s>(tree: &Tree<'s>, part: &[NodeId]) -> Option<&'s str> {
+    match part {
+        [only] if matches!(tree.nodes[*only as usize], Node::Text { .. }) => Some(tree.text(*only)),
         _ => None,
     }
 }
@@ -222,12 +219,11 @@ impl Expander<'_> {
 
     /// `{{...}}`: a parser function, a magic word, or a template.
     fn call(&mut self, tree: &Tree, parts: &[Vec<NodeId>], args: Option<&Args>, depth: usize, out: &mut String) {
-        // Most names are plain text: no expansion, no copy.
         let expanded;
-        let head = match parts[0].as_slice() {
-            [only] if matches!(tree.nodes[*only as usize], Node::Text { .. }) => tree.text(*only),
-            name => {
-                expanded = self.string(tree, name, args, depth + 1);
+        let head = match plain_text(tree, &parts[0]) {
+            Some(name) => name,
+            None => {
+                expanded = self.string(tree, &parts[0], args, depth + 1);
                 &expanded
             }
         }

@@ -23,16 +23,19 @@ pub fn render(args: &Args, templates: &Templates) -> String {
 }
 
 /// `[day] [month] year`.
-fn read(parts: &[&str], templates: &Templates) -> Option<String> {
-    let months = &templates.calendar().months;
-    let month = |text: &str| -> Option<String> {
-        let index = match text.parse::<usize>() {
-            Ok(n @ 1..=12) => n,
-            Ok(_) => return None,
-            Err(_) => templates.calendar().month_number(text)? as usize,
-        };
-        months.get(index.checked_sub(1)?).cloned()
+/// A month by number (`11`, `02`) or name (`novembre`, `nov.`), as the
+/// wiki's calendar writes it; `None` for anything else.
+pub fn month_name(text: &str, templates: &Templates) -> Option<String> {
+    let index = match text.parse::<usize>() {
+        Ok(n @ 1..=12) => n,
+        Ok(_) => return None,
+        Err(_) => templates.calendar().month_number(text)? as usize,
     };
+    templates.calendar().months.get(index.checked_sub(1)?).cloned()
+}
+
+fn read(parts: &[&str], templates: &Templates) -> Option<String> {
+    let month = |text: &str| month_name(text, templates);
     let day = |text: &str| -> Option<String> {
         let text = text.trim_end_matches("er");
         match text.parse::<u32>() {

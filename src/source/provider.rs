@@ -298,12 +298,15 @@ impl ExecutionPlan for PagesScanExec {
             }
         });
         let batches = futures::stream::poll_fn(move |cx| receiver.poll_recv(cx));
-        // If the worker panicked the channel just closes: turn that into an
-        // error instead of a silently shorter table.
+        // If the worker panicked, or never ran (its blocking task cancelled
+        // as the runtime shuts down after SIGTERM), the channel just closes:
+        // turn that into an error instead of a silently shorter table — a
+        // writer must never commit a file that ended early.
         let worker_check = futures::stream::once(async move {
             match worker.await {
+                Ok(()) => None,
                 Err(e) if e.is_panic() => Some(Err(DataFusionError::Execution(format!("reader thread panicked: {e}")))),
-                _ => None,
+                Err(e) => Some(Err(DataFusionError::Execution(format!("reader thread stopped: {e}")))),
             }
         })
         .filter_map(futures::future::ready);

@@ -10,6 +10,7 @@ use clap::{Args, Parser, Subcommand};
 use tokio::sync::oneshot;
 use tracing_subscriber::EnvFilter;
 
+use crate::destination::Destination;
 use crate::interrupt::{self, Interruption};
 use crate::job::{Job, JobConfig};
 use crate::progress::ProgressMode;
@@ -98,9 +99,9 @@ pub struct JobArgs {
     #[arg(long, value_enum, default_value_t = TokenizerBackend::Auto, env = "WIKITOK_TOKENIZER_BACKEND")]
     pub tokenizer_backend: TokenizerBackend,
 
-    /// Output directory, available to SQL as ${output}.
+    /// Output directory or bucket prefix (s3://, gs://, az://), available to SQL as ${output}.
     #[arg(long, default_value = "out")]
-    pub output: PathBuf,
+    pub output: String,
 
     /// Target partitions for DataFusion (default: the number of cores).
     #[arg(long, env = "WIKITOK_PARTITIONS")]
@@ -217,7 +218,13 @@ impl JobArgs {
 
     fn parse_job_config(&self) -> Result<JobConfig> {
         let mut variables = BTreeMap::new();
-        variables.insert("output".to_string(), self.output.display().to_string());
+        let mut output = self.output.clone();
+        if Destination::is_url(&output) {
+            // Refused here, before any work: a usage error (exit 2).
+            Destination::parse(&output, RetryOptions::default()).context("--output")?;
+            output = output.trim_end_matches('/').to_string();
+        }
+        variables.insert("output".to_string(), output.clone());
         variables.insert("input".to_string(), self.input.join(","));
         for define in &self.define {
             let (name, value) = parse_define(define)?;
@@ -230,7 +237,7 @@ impl JobArgs {
             inputs: self.input.clone(),
             tokenizers: self.tokenizer.clone(),
             tokenizer_backend: self.tokenizer_backend,
-            output: self.output.clone(),
+            output,
             partitions,
             variables,
             read: ReadConfig {
@@ -336,7 +343,7 @@ where
         Err(signal) => {
             // The run's future is gone: no new work starts. Remove what was
             // in flight before anything else can be said or done.
-            let (committed, discarded) = crate::sink::in_progress::discard_all();
+            let (committed, discarded) = crate::destination::discard_all();
             eprintln!(
                 "error: interrupted by {signal}: {committed} splits committed, {discarded} in flight discarded; \
                  rerun the same command to resume"

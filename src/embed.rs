@@ -163,7 +163,7 @@ impl RunHandle {
     /// committed files stay (the same call resumes).
     pub fn cancel(&self) {
         self.task.abort();
-        let (committed, discarded) = crate::sink::in_progress::discard_all();
+        let (committed, discarded) = crate::destination::discard_all();
         tracing::warn!("interrupted: {committed} splits committed, {discarded} in flight discarded");
     }
 }

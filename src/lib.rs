@@ -18,6 +18,7 @@
 //! - `fuzzing`: the bodies of the cargo-fuzz targets in `fuzz/`.
 
 pub mod cli;
+pub mod destination;
 pub mod embed;
 #[doc(hidden)]
 pub mod fuzzing;

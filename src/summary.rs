@@ -7,12 +7,12 @@
 //! marks a complete output either way. Both are written atomically.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
+use crate::destination::Destination;
 use crate::shard::Shard;
 
 /// Everything a run did, in numbers.
@@ -118,99 +118,82 @@ impl RunSummary {
 
 /// Where the completion markers of an output live.
 pub struct Markers {
-    output: PathBuf,
+    output: Destination,
     shard: Option<Shard>,
 }
 
+const SUCCESS: &str = "_SUCCESS";
+
 impl Markers {
-    pub fn new(output: &Path, shard: Option<Shard>) -> Self {
+    pub fn new(output: &Destination, shard: Option<Shard>) -> Self {
         Markers {
-            output: output.to_path_buf(),
+            output: output.clone(),
             shard,
         }
     }
 
-    fn success(&self) -> PathBuf {
-        self.output.join("_SUCCESS")
+    fn shard_dir(&self) -> Destination {
+        self.output.join("_shards")
     }
 
-    fn shard_dir(&self) -> PathBuf {
-        self.output.join("_shards")
+    fn shard_file(shard: Shard) -> String {
+        format!("{}.json", shard.file_tag())
     }
 
     /// Removes the markers this run is about to make stale.
     pub fn clear(&self) -> Result<()> {
-        let mut stale = vec![self.success()];
+        self.output.remove(SUCCESS)?;
         if let Some(shard) = self.shard {
-            stale.push(self.shard_dir().join(format!("{}.json", shard.file_tag())));
-        }
-        for path in stale {
-            match std::fs::remove_file(&path) {
-                Ok(()) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(e).with_context(|| format!("removing {}", path.display())),
-            }
+            self.shard_dir().remove(&Self::shard_file(shard))?;
         }
         Ok(())
     }
 
     /// Writes this run's summary; for a shard, also `_SUCCESS` once every
     /// shard is done. Summaries of other shards count only when written
-    /// after `not_before` (when this attempt of the run began): those of an
-    /// earlier, completed run of the same command do not.
-    pub fn write(&self, summary: &RunSummary, not_before: Option<SystemTime>) -> Result<PathBuf> {
+    /// after `not_before` (when this attempt of the run began, by the
+    /// storage's clock): those of an earlier, completed run of the same
+    /// command do not. Returns where the summary went.
+    pub fn write(&self, summary: &RunSummary, not_before: Option<SystemTime>) -> Result<String> {
         let Some(shard) = self.shard else {
-            write_json_atomically(&self.success(), summary)?;
-            return Ok(self.success());
+            self.output.put(SUCCESS, to_json(summary)?)?;
+            return Ok(self.output.location_of(SUCCESS));
         };
         let dir = self.shard_dir();
-        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-        let mine = dir.join(format!("{}.json", shard.file_tag()));
-        write_json_atomically(&mine, summary)?;
+        let mine = Self::shard_file(shard);
+        dir.put(&mine, to_json(summary)?)?;
         let mut shards = Vec::new();
         for index in 0..shard.count {
-            let tag = Shard {
+            let name = Self::shard_file(Shard {
                 index,
                 count: shard.count,
-            }
-            .file_tag();
-            let path = dir.join(format!("{tag}.json"));
-            let written = std::fs::metadata(&path).and_then(|m| m.modified());
-            let current = match (written, not_before) {
-                (Ok(written), Some(not_before)) => written >= not_before,
-                (written, _) => written.is_ok(),
+            });
+            let Some(written) = dir.head(&name)? else {
+                return Ok(dir.location_of(&mine));
             };
-            if !current {
-                return Ok(mine);
+            if not_before.is_some_and(|not_before| written.modified < not_before) {
+                return Ok(dir.location_of(&mine));
             }
-            let Ok(text) = std::fs::read_to_string(&path) else {
-                return Ok(mine);
+            let Some(text) = dir.get(&name)? else {
+                return Ok(dir.location_of(&mine));
             };
-            let other = serde_json::from_str::<RunSummary>(&text).with_context(|| format!("reading {tag}.json"))?;
+            let other = serde_json::from_slice::<RunSummary>(&text).with_context(|| format!("reading {name}"))?;
             if other.run != summary.run {
                 // A shard of another run (other flags, SQL or input) left it.
-                return Ok(mine);
+                return Ok(dir.location_of(&mine));
             }
             shards.push(other);
         }
-        write_json_atomically(
-            &self.success(),
-            &serde_json::json!({ "complete": true, "shards": shards }),
+        self.output.put(
+            SUCCESS,
+            to_json(&serde_json::json!({ "complete": true, "shards": shards }))?,
         )?;
-        Ok(self.success())
+        Ok(self.output.location_of(SUCCESS))
     }
 }
 
-/// Written under a temporary name of this process's own (shards finishing
-/// together may write `_SUCCESS` at the same moment), then renamed.
-fn write_json_atomically(path: &Path, value: &impl Serialize) -> Result<()> {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = path.with_file_name(format!(".{name}.{}.tmp", crate::sink::in_progress::owner()));
-    let text = serde_json::to_string_pretty(value)?;
-    std::fs::write(&tmp, text + "\n").with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
-    Ok(())
+/// Pretty JSON and a newline. Objects appear atomically (a rename, or one
+/// PUT), so shards finishing together never see half a summary.
+fn to_json(value: &impl Serialize) -> Result<Vec<u8>> {
+    Ok((serde_json::to_string_pretty(value)? + "\n").into_bytes())
 }

@@ -4,42 +4,13 @@
 
 mod common;
 
-use std::net::{TcpListener, TcpStream};
 use std::path::Path;
-use std::process::{Child, Command, Output};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output};
 
+use common::servers::{free_port, start};
 use common::*;
 
 const SAMPLE_DATE_DIR: &str = "data/samples/cirrus_search_index/20261115";
-
-/// A server process, killed when dropped.
-struct Server {
-    child: Child,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-fn start(program: &Path, args: &[&str], port: u16) -> Server {
-    let server = Server {
-        child: spawn_quiet(program, args),
-    };
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "{} did not start", program.display());
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    server
-}
 
 fn tokenize(input: &str, output: &Path, env: &[(&str, String)]) -> Output {
     tokenize_sql_with_env(input, output.to_str().unwrap(), &["-q"], env)

@@ -1,12 +1,14 @@
 //! Exchange data: what one stage of a scaled-out plan hands the next,
-//! through files on the shared output volume.
+//! through files under the output — on a shared volume, or in the bucket
+//! the output goes to.
 //!
 //! A map task runs one partition of a stage's plan and writes its rows as
 //! Arrow IPC files (LZ4-compressed), one per output partition of the
 //! exchange it feeds: `p00003-q00011.arrow` holds the rows of map task 3
 //! that go to reduce partition 11 (a merge or coalesce has one output,
-//! `q00000`). Each file is written under a
-//! hidden name and renamed into place, then a done marker for the task is
+//! `q00000`). Each file appears only complete (a hidden name renamed into
+//! place; in a bucket, an upload of a file staged in `--spill-dir`, or
+//! streamed a part at a time without one), then a done marker for the task is
 //! committed (see [`super::board`]): nobody reads an exchange file before
 //! every file of its task is in place, and a retried task rewrites the
 //! same names with the same rows.
@@ -17,18 +19,17 @@
 //! reads `p{p}-q00000`.
 
 use std::fmt;
-use std::fs::File;
-use std::io::{BufReader, BufWriter};
-use std::path::{Path, PathBuf};
+use std::io::{BufWriter, Read, Write};
 use std::sync::Arc;
 
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
-use arrow_ipc::reader::FileReader;
+use arrow_ipc::reader::StreamReader;
 use arrow_ipc::writer::{FileWriter, IpcWriteOptions};
 use arrow_ipc::CompressionType;
 use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::common::{DataFusionError, Result};
+use datafusion::execution::SpillFile;
 use datafusion::execution::TaskContext;
 use datafusion::physical_expr::PhysicalExpr;
 use datafusion::physical_plan::metrics;
@@ -40,7 +41,7 @@ use datafusion::physical_plan::{
 };
 use futures::StreamExt;
 
-use crate::sink::in_progress::owner;
+use crate::destination::{Destination, PendingObject, SinkWriter};
 
 /// How a stage's output is divided among the partitions that read it.
 #[derive(Debug, Clone)]
@@ -91,7 +92,7 @@ pub async fn write_map_task(
     plan: Arc<dyn ExecutionPlan>,
     task: usize,
     kind: &ExchangeKind,
-    dir: &Path,
+    dir: &Destination,
     context: Arc<TaskContext>,
 ) -> Result<MapOutput> {
     let tasks = plan.output_partitioning().partition_count();
@@ -100,7 +101,7 @@ pub async fn write_map_task(
     let buffer = (8 << 20) / kind.outputs().max(1);
     let buffer = buffer.clamp(64 << 10, 1 << 20);
     let mut files = (0..kind.outputs())
-        .map(|output| ExchangeFile::create(dir, &file_name(task, output), &schema, buffer))
+        .map(|output| ExchangeFile::create(dir, &file_name(task, output), &schema, buffer, &context))
         .collect::<Result<Vec<_>>>()?;
     let mut partitioner = match kind {
         ExchangeKind::Repartitioned(partitioning) => Some(BatchPartitioner::try_new(
@@ -128,25 +129,51 @@ pub async fn write_map_task(
     Ok(MapOutput { rows, bytes })
 }
 
-/// One exchange file being written under a hidden name.
+/// Where an exchange file's bytes go until it is committed.
+enum Pending {
+    /// Straight to its place (a directory; a bucket without `--spill-dir`,
+    /// a part at a time).
+    Object(PendingObject),
+    /// A bucket: staged in a spill file, uploaded at commit — a map task
+    /// writes many files at once, and holding a part of each in memory
+    /// would cost 8 MiB per reduce partition.
+    Staged(Arc<dyn SpillFile>),
+}
+
+/// One exchange file being written.
 struct ExchangeFile {
     /// Taken by [`ExchangeFile::commit`].
-    writer: Option<FileWriter<BufWriter<File>>>,
-    temporary: PathBuf,
-    path: PathBuf,
+    writer: Option<FileWriter<SinkWriter>>,
+    pending: Pending,
+    dir: Destination,
+    name: String,
 }
 
 impl ExchangeFile {
-    fn create(dir: &Path, name: &str, schema: &SchemaRef, buffer: usize) -> Result<Self> {
-        let path = dir.join(name);
-        let temporary = dir.join(format!(".{name}.{}.tmp", owner()));
-        let file = File::create(&temporary).map_err(|e| disk_error(&temporary, e))?;
+    fn create(dir: &Destination, name: &str, schema: &SchemaRef, buffer: usize, context: &TaskContext) -> Result<Self> {
+        let disk = context.runtime_env().disk_manager.clone();
+        let (pending, sink): (Pending, SinkWriter) = match dir {
+            Destination::Bucket(_) if disk.tmp_files_enabled() => {
+                let staged = disk.create_tmp_file("staging a wikitok exchange file")?;
+                let file = staged.open_writer()?;
+                (
+                    Pending::Staged(staged),
+                    Box::new(BufWriter::with_capacity(buffer, file)),
+                )
+            }
+            _ => {
+                let object = dir.create(name)?;
+                let writer = object.writer()?;
+                (Pending::Object(object), writer)
+            }
+        };
         let options = IpcWriteOptions::default().try_with_compression(Some(CompressionType::LZ4_FRAME))?;
-        let writer = FileWriter::try_new_with_options(BufWriter::with_capacity(buffer, file), schema, options)?;
+        let writer = FileWriter::try_new_with_options(sink, schema, options)?;
         Ok(ExchangeFile {
             writer: Some(writer),
-            temporary,
-            path,
+            pending,
+            dir: dir.clone(),
+            name: name.to_string(),
         })
     }
 
@@ -155,39 +182,39 @@ impl ExchangeFile {
             .as_mut()
             .expect("written before commit")
             .write(batch)
-            .map_err(|e| DataFusionError::Execution(format!("{}: {e}", self.temporary.display())))
+            .map_err(|e| DataFusionError::Execution(format!("{}: {e}", self.dir.location_of(&self.name))))?;
+        match &mut self.pending {
+            Pending::Object(object) => object.send_ready(),
+            Pending::Staged(_) => Ok(()),
+        }
     }
 
-    /// Finishes, syncs and renames the file into place; returns its size.
+    /// Finishes the file and makes it appear; returns its size.
     fn commit(mut self) -> Result<u64> {
         let mut writer = self.writer.take().expect("committed once");
         writer.finish()?;
-        let file = writer
-            .into_inner()?
-            .into_inner()
-            .map_err(|e| disk_error(&self.temporary, e.into_error()))?;
-        file.sync_all().map_err(|e| disk_error(&self.temporary, e))?;
-        let bytes = file.metadata().map_err(|e| disk_error(&self.temporary, e))?.len();
-        std::fs::rename(&self.temporary, &self.path).map_err(|e| disk_error(&self.path, e))?;
-        Ok(bytes)
+        let location = self.dir.location_of(&self.name);
+        writer.into_inner()?.flush().map_err(|e| disk_error(&location, e))?;
+        match self.pending {
+            Pending::Object(object) => object.commit(),
+            Pending::Staged(staged) => match (&self.dir, staged.path()) {
+                (Destination::Bucket(prefix), Some(path)) => prefix.put_file(&self.name, path),
+                _ => Err(DataFusionError::Execution(format!(
+                    "exchange file {location}: staged where it cannot be uploaded from"
+                ))),
+            },
+        }
     }
 }
 
-impl Drop for ExchangeFile {
-    fn drop(&mut self) {
-        // Uncommitted (an error or an interruption): nothing half-written stays.
-        let _ = std::fs::remove_file(&self.temporary);
-    }
-}
-
-fn disk_error(path: &Path, e: std::io::Error) -> DataFusionError {
-    DataFusionError::Execution(format!("exchange file {}: disk error: {e}", path.display()))
+fn disk_error(what: &dyn fmt::Display, e: std::io::Error) -> DataFusionError {
+    DataFusionError::Execution(format!("exchange file {what}: {e}"))
 }
 
 /// Reads a finished stage's exchange files in place of the exchange.
 #[derive(Debug)]
 pub struct ExchangeReaderExec {
-    dir: PathBuf,
+    dir: Destination,
     stage: usize,
     map_tasks: usize,
     hashed: bool,
@@ -199,7 +226,7 @@ pub struct ExchangeReaderExec {
 
 impl ExchangeReaderExec {
     pub fn new(
-        dir: PathBuf,
+        dir: Destination,
         stage: usize,
         map_tasks: usize,
         kind: &ExchangeKind,
@@ -216,13 +243,11 @@ impl ExchangeReaderExec {
     }
 
     /// The files partition `partition` reads, in order.
-    fn files(&self, partition: usize) -> Vec<PathBuf> {
+    fn files(&self, partition: usize) -> Vec<String> {
         if self.hashed {
-            (0..self.map_tasks)
-                .map(|task| self.dir.join(file_name(task, partition)))
-                .collect()
+            (0..self.map_tasks).map(|task| file_name(task, partition)).collect()
         } else {
-            vec![self.dir.join(file_name(partition, 0))]
+            vec![file_name(partition, 0)]
         }
     }
 }
@@ -277,12 +302,13 @@ impl ExecutionPlan for ExchangeReaderExec {
 
     fn execute(&self, partition: usize, _context: Arc<TaskContext>) -> Result<SendableRecordBatchStream> {
         let files = self.files(partition);
-        let batches = futures::stream::iter(files).flat_map(|path| {
-            let batches: Box<dyn Iterator<Item = Result<RecordBatch>> + Send> = match open(&path) {
+        let dir = self.dir.clone();
+        let batches = futures::stream::iter(files).flat_map(move |name| {
+            let location = dir.location_of(&name);
+            let batches: Box<dyn Iterator<Item = Result<RecordBatch>> + Send> = match open(&dir, &name) {
                 Ok(reader) => Box::new(reader.map(move |batch| {
-                    batch.map_err(|e| {
-                        DataFusionError::Execution(format!("exchange file {}: corrupt data: {e}", path.display()))
-                    })
+                    batch
+                        .map_err(|e| DataFusionError::Execution(format!("exchange file {location}: corrupt data: {e}")))
                 })),
                 Err(e) => Box::new(std::iter::once(Err(e))),
             };
@@ -292,8 +318,32 @@ impl ExecutionPlan for ExchangeReaderExec {
     }
 }
 
-fn open(path: &Path) -> Result<FileReader<BufReader<File>>> {
-    let file = File::open(path).map_err(|e| disk_error(path, e))?;
-    FileReader::try_new(BufReader::with_capacity(1 << 20, file), None)
-        .map_err(|e| DataFusionError::Execution(format!("exchange file {}: corrupt data: {e}", path.display())))
+/// Opens the exchange file `name` as a stream. An IPC file is the IPC
+/// stream format between a header (`ARROW1`, zero padding to the write
+/// alignment) and a footer, so reading it front to back needs no seek: a
+/// bucket object streams like a local file.
+fn open(dir: &Destination, name: &str) -> Result<StreamReader<Box<dyn Read + Send>>> {
+    let location = dir.location_of(name);
+    let corrupt =
+        |e: &dyn fmt::Display| DataFusionError::Execution(format!("exchange file {location}: corrupt data: {e}"));
+    let size = dir
+        .head(name)?
+        .ok_or_else(|| DataFusionError::Execution(format!("exchange file {location}: missing")))?
+        .size;
+    let mut reader = dir.open(name, size)?;
+    let mut magic = [0u8; 8];
+    reader.read_exact(&mut magic).map_err(|e| corrupt(&e))?;
+    if &magic[..6] != b"ARROW1" {
+        return Err(corrupt(&"not an Arrow IPC file"));
+    }
+    // Padding is whole zero words; the stream starts with a 0xFFFFFFFF word.
+    let mut word = [0u8; 4];
+    loop {
+        reader.read_exact(&mut word).map_err(|e| corrupt(&e))?;
+        if word != [0; 4] {
+            break;
+        }
+    }
+    let stream: Box<dyn Read + Send> = Box::new(std::io::Cursor::new(word).chain(reader));
+    StreamReader::try_new(stream, None).map_err(|e| corrupt(&e))
 }

@@ -25,7 +25,6 @@ pub mod board;
 pub mod exchange;
 pub mod stages;
 
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
@@ -37,6 +36,7 @@ pub use board::{Board, WaitOptions};
 use exchange::{write_map_task, MapOutput};
 pub use stages::{cut, gathers_rows, Stage, StagedPlan};
 
+use crate::destination::Destination;
 use crate::shard::Shard;
 
 /// The directory under the output that holds exchange data and task boards.
@@ -46,18 +46,20 @@ pub const EXCHANGE_DIR: &str = "_exchange";
 #[derive(Debug, Clone)]
 pub struct ScaleOut {
     pub shard: Shard,
-    /// `OUTPUT/_exchange/RUN`.
-    pub root: PathBuf,
+    /// `OUTPUT/_exchange/RUN`: a directory, or a prefix in the output's bucket.
+    pub root: Destination,
     pub wait: WaitOptions,
 }
 
 impl ScaleOut {
     /// `run_key` names everything the result depends on but the plans
     /// (the SQL file's text after substitution, the splits, the flags).
-    pub fn new(output: &Path, run_key: &str, shard: Shard, wait: WaitOptions) -> Self {
+    pub fn new(output: &Destination, run_key: &str, shard: Shard, wait: WaitOptions) -> Self {
         ScaleOut {
             shard,
-            root: output.join(EXCHANGE_DIR).join(format!("{:016x}", fingerprint(run_key))),
+            root: output
+                .join(EXCHANGE_DIR)
+                .join(&format!("{:016x}", fingerprint(run_key))),
             wait,
         }
     }
@@ -67,31 +69,26 @@ impl ScaleOut {
     /// completes); returns when it was made. Shard summaries older than
     /// that belong to an earlier run of the same command.
     pub fn begin(&self) -> Result<SystemTime> {
-        std::fs::create_dir_all(&self.root).with_context(|| format!("creating {}", self.root.display()))?;
-        let started = self.root.join("started");
-        match std::fs::OpenOptions::new().write(true).create_new(true).open(&started) {
-            Ok(_) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-            Err(e) => return Err(e).with_context(|| format!("creating {}: disk error", started.display())),
-        }
-        std::fs::metadata(&started)
-            .and_then(|m| m.modified())
-            .with_context(|| format!("reading {}", started.display()))
+        self.root.prepare()?;
+        self.root.put_new("started", Vec::new())?;
+        let started = self
+            .root
+            .head("started")?
+            .with_context(|| format!("{}: missing", self.root.location_of("started")))?;
+        Ok(started.modified)
     }
 
     /// The run's fingerprint, as its exchange directory is named.
     pub fn run_name(&self) -> String {
-        self.root
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default()
+        let location = self.root.location();
+        location.rsplit('/').next().unwrap_or_default().to_string()
     }
 
     /// Where statement `index` (from 1) keeps its stages and board: named
     /// by its plan too, so a changed statement never reads old data.
-    pub fn statement_root(&self, index: usize, plan: &Arc<dyn ExecutionPlan>) -> PathBuf {
+    pub fn statement_root(&self, index: usize, plan: &Arc<dyn ExecutionPlan>) -> Destination {
         let text = displayable(plan.as_ref()).indent(true).to_string();
-        self.root.join(format!("s{index:03}-{:016x}", fingerprint(&text)))
+        self.root.join(&format!("s{index:03}-{:016x}", fingerprint(&text)))
     }
 
     /// Runs every stage of `staged`, in order: this process's share of each
@@ -141,13 +138,13 @@ impl ScaleOut {
 
     /// Removes this run's exchange data (the run is complete).
     pub fn remove_exchange(&self) {
-        match std::fs::remove_dir_all(&self.root) {
-            Ok(()) => tracing::info!("removed the exchange data in {}", self.root.display()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => tracing::warn!("could not remove {}: {e}", self.root.display()),
+        match self.root.remove_all() {
+            Ok(()) => tracing::info!("removed the exchange data in {}", self.root.location()),
+            Err(e) => tracing::warn!("could not remove {}: {e}", self.root.location()),
         }
-        if let Some(parent) = self.root.parent() {
-            let _ = std::fs::remove_dir(parent);
+        if let Some(dir) = self.root.local_dir().and_then(|root| root.parent()) {
+            // `_exchange/` itself, when no other run's data is in it.
+            let _ = std::fs::remove_dir(dir);
         }
     }
 }
@@ -204,14 +201,15 @@ mod tests {
         let _ = std::fs::remove_dir_all(&root);
         // A fresh plan: an executed one keeps state (a TopK's dynamic filter).
         let plan = ctx.sql(sql).await.unwrap().create_physical_plan().await.unwrap();
-        let staged = cut(plan, &root).unwrap();
+        let place = Destination::Directory(root.clone());
+        let staged = cut(plan, &place).unwrap();
         assert!(!staged.stages.is_empty(), "{sql}: no exchange was cut");
         let wait = WaitOptions {
             timeout: std::time::Duration::from_secs(10),
             stale_after: std::time::Duration::from_secs(60),
             concurrency: 2,
         };
-        let scale_out = ScaleOut::new(&root, "test", Shard::new(0, 1).unwrap(), wait);
+        let scale_out = ScaleOut::new(&place, "test", Shard::new(0, 1).unwrap(), wait);
         let owners = |plan: &Arc<dyn ExecutionPlan>| {
             vec![0; datafusion::physical_plan::ExecutionPlanProperties::output_partitioning(plan).partition_count()]
         };

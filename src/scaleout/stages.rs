@@ -14,8 +14,9 @@
 //! Stages are listed children first: when a stage runs, every stage it
 //! reads has finished.
 
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
+
+use crate::destination::Destination;
 
 use datafusion::common::Result;
 use datafusion::physical_plan::coalesce_partitions::CoalescePartitionsExec;
@@ -34,7 +35,7 @@ pub struct Stage {
     pub plan: Arc<dyn ExecutionPlan>,
     pub kind: ExchangeKind,
     /// Where its exchange files and task markers go.
-    pub dir: PathBuf,
+    pub dir: Destination,
 }
 
 impl Stage {
@@ -52,13 +53,17 @@ pub struct StagedPlan {
 }
 
 /// Cuts `plan` into stages whose files go under `root/stage-NNN`.
-pub fn cut(plan: Arc<dyn ExecutionPlan>, root: &Path) -> Result<StagedPlan> {
+pub fn cut(plan: Arc<dyn ExecutionPlan>, root: &Destination) -> Result<StagedPlan> {
     let mut stages = Vec::new();
     let last = cut_node(plan, root, &mut stages)?;
     Ok(StagedPlan { stages, last })
 }
 
-fn cut_node(node: Arc<dyn ExecutionPlan>, root: &Path, stages: &mut Vec<Stage>) -> Result<Arc<dyn ExecutionPlan>> {
+fn cut_node(
+    node: Arc<dyn ExecutionPlan>,
+    root: &Destination,
+    stages: &mut Vec<Stage>,
+) -> Result<Arc<dyn ExecutionPlan>> {
     let children: Vec<Arc<dyn ExecutionPlan>> = node.children().into_iter().cloned().collect();
     if children.is_empty() {
         return Ok(node);
@@ -120,12 +125,12 @@ fn same_properties() -> ReplaceChildrenOptions {
 fn add_stage(
     plan: Arc<dyn ExecutionPlan>,
     kind: ExchangeKind,
-    root: &Path,
+    root: &Destination,
     stages: &mut Vec<Stage>,
     replaced: &dyn ExecutionPlan,
 ) -> Arc<dyn ExecutionPlan> {
     let id = stages.len();
-    let dir = root.join(format!("stage-{id:03}"));
+    let dir = root.join(&format!("stage-{id:03}"));
     let map_tasks = plan.output_partitioning().partition_count();
     let reader = ExchangeReaderExec::new(dir.clone(), id, map_tasks, &kind, replaced);
     stages.push(Stage { id, plan, kind, dir });

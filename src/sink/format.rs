@@ -2,13 +2,11 @@
 //! an encoder over a partition's record batches, and a way to recognise a
 //! file a previous full run committed (so a rerun keeps it).
 
-use std::fs::File;
-use std::io::BufWriter;
-use std::path::{Path, PathBuf};
-
 use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
 use datafusion::common::Result;
+
+use crate::destination::{Destination, SinkWriter};
 
 /// A file format behind `COPY ... STORED AS ...`.
 pub trait SinkFormat: Send + Sync {
@@ -30,9 +28,10 @@ pub trait SinkFormat: Send + Sync {
     /// An encoder writing one partition's batches into `files`.
     fn create(&self, files: SinkFiles, schema: SchemaRef) -> Result<Box<dyn PartitionEncoder>>;
 
-    /// Whether `path` (its companions present) is a complete file. With
-    /// [`SinkFormat::records_sample`], also that it is not from a sample run.
-    fn is_complete(&self, path: &Path) -> bool;
+    /// Whether the file `name` in `dir` (present, and its companions too) is
+    /// complete. With [`SinkFormat::records_sample`], also that it is not
+    /// from a sample run.
+    fn is_complete(&self, dir: &Destination, name: &str) -> bool;
 
     /// Whether files say themselves that a sample run wrote them (Parquet's
     /// metadata); otherwise the writer keeps a `.NAME.sample` marker beside
@@ -43,18 +42,18 @@ pub trait SinkFormat: Send + Sync {
 
     /// Called once all partitions of a COPY are committed (or kept): for
     /// listings over the directory (Megatron's `data-path`).
-    fn finish_directory(&self, _dir: &Path) -> Result<()> {
+    fn finish_directory(&self, _dir: &Destination) -> Result<()> {
         Ok(())
     }
 }
 
 /// The in-progress files one partition is encoded into.
 pub struct SinkFiles {
-    pub main: BufWriter<File>,
-    /// The main file's (temporary) path, for messages.
-    pub path: PathBuf,
+    pub main: SinkWriter,
+    /// The main file's (temporary) path or URL, for messages.
+    pub location: String,
     /// One per [`SinkFormat::companions`], in that order.
-    pub companions: Vec<BufWriter<File>>,
+    pub companions: Vec<SinkWriter>,
     /// The plan partition being written, or the file's bucket when files
     /// are named by a `file_bucket` column.
     pub partition: usize,
@@ -64,8 +63,8 @@ pub struct SinkFiles {
 pub trait PartitionEncoder: Send {
     fn write(&mut self, batch: &RecordBatch) -> Result<()>;
 
-    /// Writes what is buffered and any footer, and flushes to the file (the
-    /// writer then syncs and commits it) — or says the partition makes no file.
+    /// Writes what is buffered and any footer, and flushes the writers (the
+    /// writer then commits the file) — or says the partition makes no file.
     fn finish(self: Box<Self>) -> Result<Encoded>;
 }
 

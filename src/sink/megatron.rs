@@ -15,16 +15,14 @@
 //! directory lists `WEIGHT PREFIX` pairs (weight = tokens) ready for
 //! Megatron's `--data-path`.
 
-use std::fs::File;
-use std::io::{BufWriter, Read, Write};
-use std::path::Path;
+use std::io::Write;
 
 use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::datatypes::{DataType, SchemaRef};
 use datafusion::common::{exec_err, plan_err, DataFusionError, Result};
 
 use super::format::{Encoded, PartitionEncoder, SinkFiles, SinkFormat};
-use super::writer::io_error;
+use crate::destination::{Destination, SinkWriter};
 
 const MAGIC: &[u8; 9] = b"MMIDIDX\x00\x00";
 const HEADER_BYTES: usize = 9 + 8 + 1 + 8 + 8;
@@ -136,21 +134,22 @@ impl SinkFormat for MegatronSink {
         }))
     }
 
-    fn is_complete(&self, path: &Path) -> bool {
-        read_index_header(&path.with_extension("idx")).is_some_and(|(dtype, _, tokens)| {
-            std::fs::metadata(path).is_ok_and(|m| m.len() == tokens * dtype.bytes() as u64)
+    fn is_complete(&self, dir: &Destination, name: &str) -> bool {
+        read_index_header(dir, &index_name(name)).is_some_and(|(dtype, _, tokens)| {
+            dir.head(name)
+                .is_ok_and(|bin| bin.is_some_and(|bin| bin.size == tokens * dtype.bytes() as u64))
         })
     }
 
-    fn finish_directory(&self, dir: &Path) -> Result<()> {
+    fn finish_directory(&self, dir: &Destination) -> Result<()> {
         write_data_path(dir)
     }
 }
 
 struct MegatronEncoder {
     dtype: TokenDtype,
-    bin: BufWriter<File>,
-    index: BufWriter<File>,
+    bin: SinkWriter,
+    index: SinkWriter,
     lengths: Vec<i32>,
     offsets: Vec<i64>,
     /// Bytes written to `.bin` so far.
@@ -227,31 +226,38 @@ impl PartitionEncoder for MegatronEncoder {
         for document in 0..=count {
             self.index.write_all(&(document as i64).to_le_bytes())?;
         }
-        let MegatronEncoder { bin, index, .. } = *self;
-        bin.into_inner().map_err(|e| DataFusionError::IoError(e.into_error()))?;
-        index
-            .into_inner()
-            .map_err(|e| DataFusionError::IoError(e.into_error()))?;
+        let MegatronEncoder { mut bin, mut index, .. } = *self;
+        bin.flush()?;
+        index.flush()?;
         Ok(Encoded::File { rows: count })
     }
 }
 
-/// The dtype, sequence count and token count of a complete `.idx` file.
-fn read_index_header(path: &Path) -> Option<(TokenDtype, u64, u64)> {
-    let mut file = File::open(path).ok()?;
-    let mut header = [0u8; HEADER_BYTES];
-    file.read_exact(&mut header).ok()?;
+/// `NAME.idx` for `NAME.bin`.
+fn index_name(bin: &str) -> String {
+    format!("{}.idx", bin.strip_suffix(".bin").unwrap_or(bin))
+}
+
+/// The dtype, sequence count and token count of the complete `.idx` file
+/// `name` in `dir` (read in two ranges: the header, then the lengths).
+fn read_index_header(dir: &Destination, name: &str) -> Option<(TokenDtype, u64, u64)> {
+    let size = dir.head(name).ok()??.size;
+    if size < HEADER_BYTES as u64 {
+        return None;
+    }
+    let header = dir.get_range(name, 0..HEADER_BYTES as u64).ok()?;
     if &header[..9] != MAGIC || header[9..17] != 1u64.to_le_bytes() {
         return None;
     }
     let dtype = TokenDtype::from_code(header[17])?;
     let count = u64::from_le_bytes(header[18..26].try_into().ok()?);
-    let expected = HEADER_BYTES as u64 + count * 12 + (count + 1) * 8;
-    if file.metadata().ok()?.len() != expected {
+    let expected =
+        (HEADER_BYTES as u64).checked_add(count.checked_mul(12)?.checked_add((count + 1).checked_mul(8)?)?)?;
+    if size != expected {
         return None;
     }
-    let mut lengths = vec![0u8; usize::try_from(count).ok()? * 4];
-    file.read_exact(&mut lengths).ok()?;
+    let start = HEADER_BYTES as u64;
+    let lengths = dir.get_range(name, start..start + count * 4).ok()?;
     let tokens = lengths
         .chunks_exact(4)
         .map(|b| u64::from(u32::from_le_bytes([b[0], b[1], b[2], b[3]])))
@@ -261,25 +267,25 @@ fn read_index_header(path: &Path) -> Option<(TokenDtype, u64, u64)> {
 
 /// Writes `data-path.txt`: `TOKENS PREFIX` for every complete, non-empty
 /// dataset in `dir`, in name order — Megatron's `--data-path` blends them
-/// by weight.
-fn write_data_path(dir: &Path) -> Result<()> {
+/// by weight. Prefixes are paths, or URLs in a bucket (copied down before
+/// training: Megatron memory-maps local files).
+fn write_data_path(dir: &Destination) -> Result<()> {
     let mut entries = Vec::new();
-    for entry in std::fs::read_dir(dir).map_err(|e| io_error(dir, e))? {
-        let path = entry.map_err(|e| io_error(dir, e))?.path();
-        let is_index = path.extension().is_some_and(|e| e == "idx");
-        let hidden = path.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.'));
-        if !is_index || hidden {
+    for (name, _) in dir.list()? {
+        let Some(stem) = name.strip_suffix(".idx") else {
+            continue;
+        };
+        if name.starts_with('.') {
             continue;
         }
-        if let Some((_, _, tokens)) = read_index_header(&path).filter(|(_, _, tokens)| *tokens > 0) {
-            let prefix = path.with_extension("");
-            entries.push(format!("{tokens} {}", prefix.display()));
+        if let Some((_, _, tokens)) = read_index_header(dir, &name).filter(|(_, _, tokens)| *tokens > 0) {
+            entries.push((dir.location_of(stem), tokens));
         }
     }
-    entries.sort_by(|a, b| a.split_once(' ').map(|x| x.1).cmp(&b.split_once(' ').map(|x| x.1)));
-    let listing = dir.join("data-path.txt");
-    let temporary = dir.join(format!(".data-path.txt.{}.tmp", super::in_progress::owner()));
-    std::fs::write(&temporary, entries.join(" ") + "\n").map_err(|e| io_error(&temporary, e))?;
-    std::fs::rename(&temporary, &listing).map_err(|e| io_error(&listing, e))?;
-    Ok(())
+    entries.sort();
+    let listing: Vec<String> = entries
+        .iter()
+        .map(|(prefix, tokens)| format!("{tokens} {prefix}"))
+        .collect();
+    dir.put("data-path.txt", (listing.join(" ") + "\n").into_bytes())
 }

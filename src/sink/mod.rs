@@ -9,7 +9,6 @@
 //! - [`in_progress`]: temporary files, their commit and their cleanup.
 
 pub mod format;
-pub mod in_progress;
 pub mod megatron;
 pub mod packed;
 pub mod parquet;

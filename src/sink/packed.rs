@@ -10,7 +10,6 @@
 //! is dropped (padding it would invent tokens); how many tokens that loses
 //! is logged and reported in the run summary (`packed_tokens_dropped`).
 
-use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -22,6 +21,7 @@ use datafusion::common::{exec_err, plan_err, Result};
 use super::format::{Encoded, PartitionEncoder, SinkFiles, SinkFormat};
 use super::megatron::TOKENS_COLUMN;
 use super::parquet::ParquetSink;
+use crate::destination::Destination;
 
 /// Tokens of incomplete last sequences dropped by this process.
 static DROPPED: AtomicU64 = AtomicU64::new(0);
@@ -87,8 +87,8 @@ impl SinkFormat for PackedSink {
         }))
     }
 
-    fn is_complete(&self, path: &Path) -> bool {
-        self.parquet.is_complete(path)
+    fn is_complete(&self, dir: &Destination, name: &str) -> bool {
+        self.parquet.is_complete(dir, name)
     }
 
     fn records_sample(&self) -> bool {

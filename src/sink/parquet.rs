@@ -1,20 +1,17 @@
 //! The Parquet encoder: zstd-compressed files with bounded row groups.
 
-use std::fs::File;
-use std::io::BufWriter;
-use std::path::{Path, PathBuf};
+use std::io::Write;
 
 use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
 use datafusion::common::{DataFusionError, Result};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
-use parquet::file::metadata::KeyValue;
+use parquet::file::metadata::{KeyValue, ParquetMetaData, ParquetMetaDataReader};
 use parquet::file::properties::WriterProperties;
-use parquet::file::reader::{FileReader, SerializedFileReader};
 
 use super::format::{Encoded, PartitionEncoder, SinkFiles, SinkFormat};
-use super::writer::io_error;
+use crate::destination::{Destination, SinkWriter};
 
 /// The key marking a sample run's file in its Parquet metadata.
 const SAMPLE_KEY: &str = "wikitok.sample";
@@ -72,7 +69,7 @@ impl SinkFormat for ParquetSink {
         let writer = ArrowWriter::try_new(files.main, schema, Some(self.props.clone())).map_err(parquet_error)?;
         Ok(Box::new(ParquetEncoder {
             writer,
-            path: files.path,
+            location: files.location,
             rows: 0,
         }))
     }
@@ -81,13 +78,11 @@ impl SinkFormat for ParquetSink {
         true
     }
 
-    fn is_complete(&self, path: &Path) -> bool {
-        let Ok(file) = File::open(path) else { return false };
-        let Ok(reader) = SerializedFileReader::new(file) else {
+    fn is_complete(&self, dir: &Destination, name: &str) -> bool {
+        let Some(metadata) = read_metadata(dir, name) else {
             return false;
         };
-        let sample = reader
-            .metadata()
+        let sample = metadata
             .file_metadata()
             .key_value_metadata()
             .is_some_and(|kv| kv.iter().any(|entry| entry.key == SAMPLE_KEY));
@@ -95,9 +90,26 @@ impl SinkFormat for ParquetSink {
     }
 }
 
+/// The footer metadata of the Parquet file `name` in `dir` (two ranged
+/// reads: the footer's length, then the footer), if it is a complete file.
+fn read_metadata(dir: &Destination, name: &str) -> Option<ParquetMetaData> {
+    let size = dir.head(name).ok()??.size;
+    if size < 12 {
+        return None;
+    }
+    let tail = dir.get_range(name, size - 8..size).ok()?;
+    if &tail[4..] != b"PAR1" {
+        return None;
+    }
+    let length = u64::from(u32::from_le_bytes(tail[..4].try_into().ok()?));
+    let start = size.checked_sub(8 + length)?;
+    let footer = dir.get_range(name, start..size - 8).ok()?;
+    ParquetMetaDataReader::decode_metadata(&footer).ok()
+}
+
 struct ParquetEncoder {
-    writer: ArrowWriter<BufWriter<File>>,
-    path: PathBuf,
+    writer: ArrowWriter<SinkWriter>,
+    location: String,
     rows: u64,
 }
 
@@ -108,10 +120,10 @@ impl PartitionEncoder for ParquetEncoder {
     }
 
     fn finish(self: Box<Self>) -> Result<Encoded> {
-        let buffered = self.writer.into_inner().map_err(parquet_error)?;
-        buffered
-            .into_inner()
-            .map_err(|e| io_error(&self.path, e.into_error()))?;
+        let mut written = self.writer.into_inner().map_err(parquet_error)?;
+        written
+            .flush()
+            .map_err(|e| DataFusionError::Execution(format!("{}: {e}", self.location)))?;
         Ok(Encoded::File { rows: self.rows })
     }
 }

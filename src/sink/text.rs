@@ -6,9 +6,7 @@
 //! text in its cell (`[1,2,3]`, `["A","B"]`), which `json.loads`, DuckDB's
 //! `json` type or pandas `.apply(json.loads)` read back.
 
-use std::fs::File;
-use std::io::BufWriter;
-use std::path::Path;
+use std::io::Write;
 use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, RecordBatch, StringBuilder};
@@ -16,6 +14,7 @@ use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::common::{DataFusionError, Result};
 
 use super::format::{Encoded, PartitionEncoder, SinkFiles, SinkFormat};
+use crate::destination::{Destination, SinkWriter};
 
 /// `STORED AS CSV`, with DataFusion's option names.
 #[derive(Debug, Clone)]
@@ -70,13 +69,14 @@ impl SinkFormat for CsvSink {
         Ok(Box::new(CsvEncoder { writer, rows: 0 }))
     }
 
-    fn is_complete(&self, path: &Path) -> bool {
-        path.is_file()
+    fn is_complete(&self, _dir: &Destination, _name: &str) -> bool {
+        // Present means complete: files appear only whole.
+        true
     }
 }
 
 struct CsvEncoder {
-    writer: arrow_csv::Writer<BufWriter<File>>,
+    writer: arrow_csv::Writer<SinkWriter>,
     rows: u64,
 }
 
@@ -88,10 +88,7 @@ impl PartitionEncoder for CsvEncoder {
     }
 
     fn finish(self: Box<Self>) -> Result<Encoded> {
-        self.writer
-            .into_inner()
-            .into_inner()
-            .map_err(|e| DataFusionError::IoError(e.into_error()))?;
+        self.writer.into_inner().flush().map_err(DataFusionError::IoError)?;
         Ok(Encoded::File { rows: self.rows })
     }
 }
@@ -159,13 +156,14 @@ impl SinkFormat for JsonLinesSink {
         }))
     }
 
-    fn is_complete(&self, path: &Path) -> bool {
-        path.is_file()
+    fn is_complete(&self, _dir: &Destination, _name: &str) -> bool {
+        // Present means complete: files appear only whole.
+        true
     }
 }
 
 struct JsonEncoder {
-    writer: arrow_json::LineDelimitedWriter<BufWriter<File>>,
+    writer: arrow_json::LineDelimitedWriter<SinkWriter>,
     rows: u64,
 }
 
@@ -178,10 +176,7 @@ impl PartitionEncoder for JsonEncoder {
 
     fn finish(mut self: Box<Self>) -> Result<Encoded> {
         self.writer.finish()?;
-        self.writer
-            .into_inner()
-            .into_inner()
-            .map_err(|e| DataFusionError::IoError(e.into_error()))?;
+        self.writer.into_inner().flush().map_err(DataFusionError::IoError)?;
         Ok(Encoded::File { rows: self.rows })
     }
 }

@@ -5,12 +5,13 @@
 //! Spark's `coalesce`). Here every partition of the query plan is executed by
 //! its own task and written to its own file, all at once.
 //!
-//! Files appear atomically ([`super::in_progress`]): each is written under a
-//! hidden temporary name of its own process and renamed to `NAME.parquet`
-//! only after it is complete and synced, so readers globbing `*.parquet`
-//! never see a half-written file, two runs writing one directory do not
-//! collide, and a failed or killed run leaves only hidden leftovers that the
-//! next run removes.
+//! Files go to a [`Destination`] — a directory or a bucket prefix — and
+//! appear atomically there: in a directory each is written under a hidden
+//! temporary name of its own process and renamed to `NAME.parquet` only
+//! after it is complete and synced; in a bucket it is a multipart upload
+//! completed at commit. Readers listing `*.parquet` never see a half-written
+//! file, two runs writing one place do not collide, and a failed or killed
+//! run leaves only hidden leftovers that the next run removes.
 //!
 //! What goes into a file is the [`SinkFormat`]'s business (Parquet today);
 //! this module only runs partitions, names files and commits them.
@@ -23,12 +24,9 @@
 //! the sink never looks inside the source.
 
 use std::collections::BTreeSet;
-use std::fs::File;
-use std::io::BufWriter;
-use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use arrow::array::{Array, AsArray};
+use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::datatypes::SchemaRef;
 use datafusion::common::exec_err;
 
@@ -43,8 +41,8 @@ use futures::StreamExt;
 use tokio::task::JoinSet;
 
 use super::format::{Encoded, PartitionEncoder, SinkFiles, SinkFormat};
-use super::in_progress::{remove_leftovers, InProgressFile};
 use super::parquet::ParquetOptions;
+use crate::destination::{Destination, PendingObject};
 
 /// The labels of the input splits a leaf of the plan reads, one per output
 /// partition in order — when the leaf is a scan of whole splits (no limit);
@@ -144,7 +142,7 @@ fn split_labels_if_partitions_are_splits(
 pub async fn write_partitions(
     plan: Arc<dyn ExecutionPlan>,
     task_ctx: Arc<TaskContext>,
-    dir: &Path,
+    dir: &Destination,
     names: &PartitionNames,
     options: &WriteOptions,
     format: Arc<dyn SinkFormat>,
@@ -161,7 +159,12 @@ pub async fn write_partitions(
 /// the directory holds exactly this result (`current`: the files written or
 /// kept now), and lets the format finish the directory (Megatron's
 /// `data-path.txt`).
-pub fn finish_directory(dir: &Path, names: &PartitionNames, current: &[&str], format: &dyn SinkFormat) -> Result<()> {
+pub fn finish_directory(
+    dir: &Destination,
+    names: &PartitionNames,
+    current: &[&str],
+    format: &dyn SinkFormat,
+) -> Result<()> {
     if !names.per_split {
         remove_stale_files(dir, current, format)?;
     }
@@ -174,22 +177,20 @@ pub fn finish_directory(dir: &Path, names: &PartitionNames, current: &[&str], fo
 pub async fn write_some_partitions(
     plan: Arc<dyn ExecutionPlan>,
     task_ctx: Arc<TaskContext>,
-    dir: &Path,
+    dir: &Destination,
     names: &PartitionNames,
     options: &WriteOptions,
     format: Arc<dyn SinkFormat>,
     partitions: &[usize],
 ) -> Result<WriteReport> {
-    std::fs::create_dir_all(dir).map_err(|e| io_error(dir, e))?;
-    remove_leftovers(dir)?;
+    dir.prepare()?;
 
     let mut report = WriteReport::default();
     let mut tasks = JoinSet::new();
     let claimed = ClaimedBuckets::default();
     for &partition in partitions {
         let name = &names.names[partition];
-        let final_path = dir.join(name);
-        if names.per_split && !options.overwrite && options.sample.is_none() && is_kept(format.as_ref(), &final_path) {
+        if names.per_split && !options.overwrite && options.sample.is_none() && is_kept(format.as_ref(), dir, name)? {
             report.files_skipped.push(name.clone());
             continue;
         }
@@ -197,13 +198,13 @@ pub async fn write_some_partitions(
         let task_ctx = task_ctx.clone();
         let format = format.clone();
         let name = name.clone();
-        let dir = dir.to_path_buf();
+        let dir = dir.clone();
         let sample = options.sample.is_some();
         let claimed = claimed.clone();
         tasks.spawn(async move {
             write_partition(plan, partition, task_ctx, &dir, &name, claimed, format.as_ref(), sample)
                 .await
-                .map_err(|e| e.context(format!("writing {}", dir.join(&name).display())))
+                .map_err(|e| e.context(format!("writing {}", dir.location_of(&name))))
         });
     }
 
@@ -256,25 +257,23 @@ fn companion_name(name: &str, extension: &str, companion: &str) -> String {
 
 /// Marks a sample run's file for formats that cannot record it inside the
 /// file: `.NAME.sample` beside it.
-fn sample_marker(path: &Path) -> PathBuf {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    path.with_file_name(format!(".{name}.sample"))
+fn sample_marker(name: &str) -> String {
+    format!(".{name}.sample")
 }
 
-/// Whether a rerun keeps `path`: committed by a full (not sample) run.
-fn is_kept(format: &dyn SinkFormat, path: &Path) -> bool {
-    let companions_present = format.companions().iter().all(|companion| {
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        path.with_file_name(companion_name(&name, format.extension(), companion))
-            .exists()
-    });
-    companions_present && format.is_complete(path) && (format.records_sample() || !sample_marker(path).exists())
+/// Whether a rerun keeps `name`: committed by a full (not sample) run.
+fn is_kept(format: &dyn SinkFormat, dir: &Destination, name: &str) -> Result<bool> {
+    for companion in format.companions() {
+        if dir
+            .head(&companion_name(name, format.extension(), companion))?
+            .is_none()
+        {
+            return Ok(false);
+        }
+    }
+    Ok(dir.head(name)?.is_some()
+        && format.is_complete(dir, name)
+        && (format.records_sample() || dir.head(&sample_marker(name))?.is_none()))
 }
 
 /// A query column that names output files instead of partitions: each
@@ -304,7 +303,7 @@ async fn write_partition(
     plan: Arc<dyn ExecutionPlan>,
     partition: usize,
     task_ctx: Arc<TaskContext>,
-    dir: &Path,
+    dir: &Destination,
     name: &str,
     claimed: ClaimedBuckets,
     format: &dyn SinkFormat,
@@ -315,7 +314,7 @@ async fn write_partition(
     let Some((bucket_index, file_schema)) = file_bucket(&schema) else {
         let mut file = OpenFile::create(dir, name, format, schema, partition)?;
         while let Some(batch) = stream.next().await {
-            file.encoder.write(&batch?)?;
+            file.write(&batch?)?;
         }
         return Ok(file.commit(dir, name, format, sample)?.into_iter().collect());
     };
@@ -363,7 +362,7 @@ async fn write_partition(
                 current = Some((bucket, name, file));
             }
             let (_, _, file) = current.as_mut().expect("opened above");
-            file.encoder.write(&data.slice(start, end - start))?;
+            file.write(&data.slice(start, end - start))?;
             start = end;
         }
     }
@@ -373,53 +372,65 @@ async fn write_partition(
     Ok(written)
 }
 
-/// One output file being written: its in-progress files and encoder.
+/// One output file being written: its pending objects and encoder.
 struct OpenFile {
-    in_progress: InProgressFile,
-    companions: Vec<InProgressFile>,
+    main: PendingObject,
+    companions: Vec<PendingObject>,
     encoder: Box<dyn PartitionEncoder>,
 }
 
 impl OpenFile {
     fn create(
-        dir: &Path,
+        dir: &Destination,
         name: &str,
         format: &dyn SinkFormat,
         schema: SchemaRef,
         partition: usize,
     ) -> Result<OpenFile> {
-        let in_progress = InProgressFile::create(dir, name)?;
+        let main = dir.create(name)?;
         let companions = format
             .companions()
             .iter()
-            .map(|companion| InProgressFile::create(dir, &companion_name(name, format.extension(), companion)))
+            .map(|companion| dir.create(&companion_name(name, format.extension(), companion)))
             .collect::<Result<Vec<_>>>()?;
-        let buffered = |file: &InProgressFile| -> Result<BufWriter<File>> {
-            let clone = file.file.try_clone().map_err(|e| io_error(&file.path, e))?;
-            Ok(BufWriter::with_capacity(1 << 20, clone))
-        };
         let files = SinkFiles {
-            main: buffered(&in_progress)?,
-            path: in_progress.path.clone(),
-            companions: companions.iter().map(buffered).collect::<Result<_>>()?,
+            main: main.writer()?,
+            location: main.location(),
+            companions: companions.iter().map(PendingObject::writer).collect::<Result<_>>()?,
             partition,
         };
         let encoder = format.create(files, schema)?;
         Ok(OpenFile {
-            in_progress,
+            main,
             companions,
             encoder,
         })
     }
 
+    /// Encodes `batch`, and sends what is ready to a bucket.
+    fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        self.encoder.write(batch)?;
+        self.main.send_ready()?;
+        for companion in &mut self.companions {
+            companion.send_ready()?;
+        }
+        Ok(())
+    }
+
     /// Finishes the encoding and commits the file as `name` (companions
     /// first: a main file in place means its companions are too); `None`
     /// when the encoder made no file.
-    fn commit(self, dir: &Path, name: &str, format: &dyn SinkFormat, sample: bool) -> Result<Option<WrittenFile>> {
+    fn commit(
+        self,
+        dir: &Destination,
+        name: &str,
+        format: &dyn SinkFormat,
+        sample: bool,
+    ) -> Result<Option<WrittenFile>> {
         let rows = match self.encoder.finish()? {
             Encoded::File { rows } => rows,
             Encoded::Nothing => {
-                // The in-progress files go as they are dropped; a file of this
+                // The pending objects go as they are dropped; a file of this
                 // name from an earlier run is not this run's answer either.
                 remove_committed(dir, name, format)?;
                 return Ok(None);
@@ -428,13 +439,13 @@ impl OpenFile {
         for companion in self.companions {
             companion.commit()?;
         }
-        let marker = sample_marker(&dir.join(name));
+        let marker = sample_marker(name);
         if !format.records_sample() && sample {
-            std::fs::write(&marker, b"").map_err(|e| io_error(&marker, e))?;
+            dir.put(&marker, Vec::new())?;
         }
-        let bytes = self.in_progress.commit()?;
-        if !format.records_sample() && !sample && marker.exists() {
-            std::fs::remove_file(&marker).map_err(|e| io_error(&marker, e))?;
+        let bytes = self.main.commit()?;
+        if !format.records_sample() && !sample {
+            dir.remove(&marker)?;
         }
         Ok(Some(WrittenFile {
             name: name.to_string(),
@@ -445,47 +456,35 @@ impl OpenFile {
 }
 
 /// Removes the committed file `name` in `dir` and its companions, if any.
-fn remove_committed(dir: &Path, name: &str, format: &dyn SinkFormat) -> Result<()> {
+fn remove_committed(dir: &Destination, name: &str, format: &dyn SinkFormat) -> Result<()> {
     // The main file first: without it the companions are never read.
     let companions = format
         .companions()
         .iter()
         .map(|companion| companion_name(name, format.extension(), companion));
-    let marker = sample_marker(&dir.join(name));
-    let _ = std::fs::remove_file(&marker);
+    dir.remove(&sample_marker(name))?;
     for file in std::iter::once(name.to_string()).chain(companions) {
-        let path = dir.join(file);
-        match std::fs::remove_file(&path) {
-            Ok(()) => tracing::info!(file = %path.display(), "removed a file of an earlier run"),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(io_error(&path, e)),
+        if dir.head(&file)?.is_some() {
+            dir.remove(&file)?;
+            tracing::info!(file = %dir.location_of(&file), "removed a file of an earlier run");
         }
     }
     Ok(())
 }
 
 /// Removes files of earlier runs not in `current`.
-fn remove_stale_files(dir: &Path, current: &[&str], format: &dyn SinkFormat) -> Result<()> {
+fn remove_stale_files(dir: &Destination, current: &[&str], format: &dyn SinkFormat) -> Result<()> {
     let extension = format.extension();
     let current: BTreeSet<&str> = current.iter().copied().collect();
-    for entry in std::fs::read_dir(dir).map_err(|e| io_error(dir, e))? {
-        let entry = entry.map_err(|e| io_error(dir, e))?;
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if name.ends_with(&format!(".{extension}")) && !current.contains(name.as_str()) {
-            tracing::info!(file = %entry.path().display(), "removing a stale output file from an earlier run");
-            match std::fs::remove_file(entry.path()) {
-                // Another shard finishing the same directory removed it first.
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                other => other.map_err(|e| io_error(&entry.path(), e))?,
-            }
+    for (name, _) in dir.list()? {
+        if name.ends_with(&format!(".{extension}")) && !name.starts_with('.') && !current.contains(name.as_str()) {
+            tracing::info!(file = %dir.location_of(&name), "removing a stale output file from an earlier run");
+            // Another shard finishing the same place may remove it first: not an error.
+            dir.remove(&name)?;
             for companion in format.companions() {
-                let _ = std::fs::remove_file(dir.join(companion_name(&name, extension, companion)));
+                dir.remove(&companion_name(&name, extension, companion))?;
             }
         }
     }
     Ok(())
-}
-
-pub(crate) fn io_error(path: &Path, e: std::io::Error) -> DataFusionError {
-    DataFusionError::Execution(format!("{}: {e}", path.display()))
 }

@@ -3,6 +3,9 @@
 //! independent judges (tiktoken, DuckDB, pyarrow) from PyPI.
 #![allow(dead_code)]
 
+pub mod compare;
+pub mod servers;
+
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -57,3 +57,18 @@ where
 {
     runtime().spawn(future);
 }
+
+/// Starts `future` on the I/O runtime; [`join`] waits for its outcome.
+pub fn start<T, F>(future: F) -> tokio::task::JoinHandle<T>
+where
+    F: Future<Output = T> + Send + 'static,
+    T: Send + 'static,
+{
+    runtime().spawn(future)
+}
+
+/// Waits, from synchronous code, for a future started with [`start`].
+pub fn join<T>(handle: tokio::task::JoinHandle<io::Result<T>>) -> io::Result<T> {
+    block(|| futures::executor::block_on(handle))
+        .unwrap_or_else(|e| Err(io::Error::other(format!("remote I/O task failed: {e}"))))
+}

@@ -16,7 +16,7 @@
 //! connections and busy servers ([`resumable`]). All requests run on a small
 //! runtime of their own ([`io`]).
 
-mod io;
+pub(crate) mod io;
 pub mod resumable;
 
 use std::collections::BTreeSet;
@@ -28,6 +28,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use futures::TryStreamExt;
+use object_store::multipart::MultipartStore;
 use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore, ObjectStoreExt};
 use url::Url;
@@ -135,29 +136,40 @@ pub fn discover_remote(
 /// A bucket store configured from the environment, the usual way for each
 /// store; request retries follow `retry`.
 fn bucket_store(url: &Url, retry: RetryOptions) -> Result<Arc<dyn ObjectStore>> {
+    Ok(bucket_stores(url, retry)?.0)
+}
+
+/// The bucket of `url` (`s3://`, `gs://`, `az://`...) as a store, and the
+/// same client's multipart uploads (which output uses, to stream big objects
+/// and name each upload so that an abandoned one can be aborted later).
+/// Credentials, endpoint and retries as for inputs.
+pub(crate) fn bucket_stores(url: &Url, retry: RetryOptions) -> Result<(Arc<dyn ObjectStore>, Arc<dyn MultipartStore>)> {
     let root = format!("{}://{}", url.scheme(), url.host_str().unwrap_or_default());
     let retries = retry.request_retries();
-    let store: Arc<dyn ObjectStore> = match url.scheme() {
-        "s3" => Arc::new(
+    fn both<S: ObjectStore + MultipartStore>(store: S) -> (Arc<dyn ObjectStore>, Arc<dyn MultipartStore>) {
+        let store = Arc::new(store);
+        (store.clone(), store)
+    }
+    Ok(match url.scheme() {
+        "s3" => both(
             object_store::aws::AmazonS3Builder::from_env()
                 .with_url(&root)
                 .with_retry(retries)
                 .build()?,
         ),
-        "gs" => Arc::new(
+        "gs" => both(
             object_store::gcp::GoogleCloudStorageBuilder::from_env()
                 .with_url(&root)
                 .with_retry(retries)
                 .build()?,
         ),
-        _ => Arc::new(
+        _ => both(
             object_store::azure::MicrosoftAzureBuilder::from_env()
                 .with_url(url.as_str())
                 .with_retry(retries)
                 .build()?,
         ),
-    };
-    Ok(store)
+    })
 }
 
 async fn discover_bucket(

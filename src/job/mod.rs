@@ -7,8 +7,11 @@
 //! Every other statement runs as DataFusion runs it; a query's rows are
 //! printed.
 
+mod copy;
+
+use self::copy::{is_bucketed, skipped_note};
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -21,32 +24,26 @@ use datafusion::execution::SendableRecordBatchStream;
 use datafusion::logical_expr::{DdlStatement, LogicalPlan};
 use datafusion::physical_plan::{collect, displayable, ExecutionPlan, ExecutionPlanProperties};
 use datafusion::prelude::{SessionConfig, SessionContext};
-use datafusion::sql::parser::{CopyToSource, CopyToStatement, DFParser, Statement};
-use datafusion::sql::sqlparser::ast::Statement as SqlStatement;
+use datafusion::sql::parser::{DFParser, Statement};
 use datafusion::sql::sqlparser::dialect::GenericDialect;
 
+use crate::destination::Destination;
 use crate::progress::{Progress, ProgressMode};
 use crate::runtime::{
     build_runtime, check_spill_dirs, explain_spill_error, peak_rss, PeakTrackingPool, RuntimeSettings,
 };
-use crate::scaleout::{cut, gathers_rows, Board, ScaleOut, WaitOptions};
+use crate::scaleout::{cut, ScaleOut, WaitOptions};
 use crate::script::substitute_variables;
 use crate::shard::Shard;
 use crate::shuffle::register_shuffle_udf;
-use crate::sink::megatron::{MegatronSink, TokenDtype};
-use crate::sink::packed::PackedSink;
-use crate::sink::text::{CsvSink, JsonLinesSink};
-use crate::sink::writer::{file_bucket, finish_directory, write_some_partitions};
-use crate::sink::{
-    partition_names, write_partitions, ParquetSink, PartitionNames, SinkFormat, WriteOptions, WriteReport,
-    FILE_BUCKET_COLUMN,
-};
+use crate::sink::writer::file_bucket;
+use crate::sink::{WriteOptions, WriteReport, FILE_BUCKET_COLUMN};
 use crate::source::compression::{check_bzip2_files_are_whole, split_large_files};
 use crate::source::detect::format_for_splits;
 use crate::source::format::ReadConfig;
 use crate::source::stats::ReadStats;
 use crate::source::storage::{discover_splits_with, RetryOptions, Split};
-use crate::source::{PagesScanExec, PagesTable};
+use crate::source::PagesTable;
 use crate::summary::{Markers, OutputSummary, RunSummary};
 use crate::tokenizer::{register_tokenizer_udfs, TokenizerBackend, TokenizerSet};
 
@@ -57,7 +54,8 @@ pub struct JobConfig {
     /// `PATH` or `NAME=PATH`; the first is the default tokenizer.
     pub tokenizers: Vec<String>,
     pub tokenizer_backend: TokenizerBackend,
-    pub output: PathBuf,
+    /// A directory, or an `s3://`, `gs://` or `az://` prefix.
+    pub output: String,
     /// Target partitions for DataFusion (joins, aggregations, repartitioning).
     pub partitions: usize,
     /// `-D` variables, plus `output` and `input`.
@@ -88,6 +86,8 @@ pub struct JobConfig {
 /// A session ready to run SQL over the dump.
 pub struct Job {
     config: JobConfig,
+    /// `--output`: a directory or a bucket prefix.
+    output: Destination,
     ctx: SessionContext,
     pages: Arc<PagesTable>,
     tokenizers: Arc<TokenizerSet>,
@@ -111,7 +111,7 @@ enum Explained {
 /// What `run` did, per COPY statement.
 #[derive(Debug, Default)]
 struct RunOutcome {
-    copies: Vec<(PathBuf, WriteReport)>,
+    copies: Vec<(Destination, WriteReport)>,
     spilled_bytes: u64,
 }
 
@@ -166,13 +166,16 @@ impl Job {
         ctx.register_table("pages", pages.clone())?;
         register_tokenizer_udfs(&ctx, tokenizers.clone());
         register_shuffle_udf(&ctx);
-        Ok(Job {
+        let mut job = Job {
+            output: Destination::Directory(Default::default()),
             config,
             ctx,
             pages,
             tokenizers,
             memory_pool,
-        })
+        };
+        job.output = job.destination(&job.config.output)?;
+        Ok(job)
     }
 
     pub fn context(&self) -> &SessionContext {
@@ -188,7 +191,7 @@ impl Job {
     pub async fn run_file(&self, sql_file: &Path) -> Result<RunSummary> {
         let started = Instant::now();
         let statements = self.parse_file(sql_file)?;
-        let markers = Markers::new(&self.config.output, self.config.shard);
+        let markers = Markers::new(&self.output, self.config.shard);
         markers.clear()?;
         // A shard's progress is measured against its own splits (it may do
         // more, taking over the splits of shards that have not started).
@@ -206,10 +209,9 @@ impl Job {
         let outcome = outcome.map_err(|e| explain_spill_error(e, &self.config.runtime))?;
         let mut summary = self.summarize(sql_file, &outcome, started);
         summary.run = scale_out.as_ref().map(|s| s.run_name());
-        std::fs::create_dir_all(&self.config.output)
-            .with_context(|| format!("creating {}", self.config.output.display()))?;
+        self.output.prepare()?;
         let marker = markers.write(&summary, begun)?;
-        tracing::info!("run summary written to {}", marker.display());
+        tracing::info!("run summary written to {marker}");
         if let Some(scale_out) = scale_out.filter(|_| marker.ends_with("_SUCCESS") && !self.config.keep_exchange) {
             // Every shard has written its summary: none reads exchange data any more.
             scale_out.remove_exchange();
@@ -246,7 +248,7 @@ impl Job {
             stale_after: self.config.shard_claim_timeout,
             concurrency: self.config.partitions.max(1),
         };
-        Some(ScaleOut::new(&self.config.output, &key, shard, wait))
+        Some(ScaleOut::new(&self.output, &key, shard, wait))
     }
 
     async fn run_statements(
@@ -269,7 +271,7 @@ impl Job {
                         "{}: wrote {} files ({rows} rows) to {}{} in {:.1}s",
                         statement.label,
                         report.files_written.len(),
-                        dir.display(),
+                        dir.location(),
                         skipped_note(&report),
                         started.elapsed().as_secs_f64()
                     );
@@ -333,7 +335,7 @@ impl Job {
                 .copies
                 .iter()
                 .map(|(dir, report)| OutputSummary {
-                    directory: dir.display().to_string(),
+                    directory: dir.location(),
                     files_written: report.files_written.iter().map(|f| f.name.clone()).collect(),
                     files_kept: report.files_skipped.clone(),
                     rows_written: report.files_written.iter().map(|f| f.rows).sum(),
@@ -364,7 +366,7 @@ impl Job {
                     };
                     let (dir, plan, sink) = planned.with_context(|| statement.label.clone())?;
                     copy_targets.insert(
-                        directory_key(&dir.display().to_string()),
+                        directory_key(&dir.location()),
                         sink.file_schema(without_file_bucket(plan.schema())),
                     );
                     let names = self.partition_names(&plan, sink.extension());
@@ -376,7 +378,7 @@ impl Job {
                         } else {
                             format!("{} files", names.names.len())
                         },
-                        dir.display(),
+                        dir.location(),
                         if is_bucketed(&plan) {
                             "named by bucket, whatever the partitions"
                         } else if names.per_split {
@@ -545,270 +547,6 @@ impl Job {
         }
         Ok((pretty_format_batches(&batches)?.to_string(), spilled))
     }
-
-    /// Plans a COPY's query; returns the target directory, the plan and the
-    /// file format to write.
-    /// `target_partitions` overrides `--partitions` for this plan (the
-    /// reduce stages of a sharded run).
-    async fn copy_plan(
-        &self,
-        copy: CopyToStatement,
-        target_partitions: Option<usize>,
-    ) -> Result<(PathBuf, Arc<dyn ExecutionPlan>, Arc<dyn SinkFormat>)> {
-        let options: Vec<(String, String)> = copy
-            .options
-            .iter()
-            .map(|(key, value)| (key.to_ascii_lowercase(), option_text(value)))
-            .collect();
-        let sink = match copy.stored_as.as_deref() {
-            Some(format) => self.sink_format(format, &options)?,
-            None => bail!(
-                "COPY ... TO '{}': add STORED AS PARQUET (or CSV, JSON, MEGATRON)",
-                copy.target
-            ),
-        };
-        if !copy.partitioned_by.is_empty() {
-            bail!("COPY ... PARTITIONED BY is not supported; write one COPY per partition value");
-        }
-        if copy.target.ends_with(&format!(".{}", sink.extension())) || copy.target.ends_with(".parquet") {
-            bail!(
-                "COPY ... TO '{}': the target is a directory (one file per partition is written into it)",
-                copy.target
-            );
-        }
-        let query = match copy.source {
-            CopyToSource::Query(query) => Statement::Statement(Box::new(SqlStatement::Query(query))),
-            CopyToSource::Relation(name) => DFParser::parse_sql(&format!("SELECT * FROM {name}"))?
-                .pop_front()
-                .ok_or_else(|| anyhow!("COPY {name}: cannot plan"))?,
-        };
-        let plan = self.logical_plan(query).await?;
-        let mut state = self.ctx.state();
-        if let Some(partitions) = target_partitions {
-            let options = state.config_mut().options_mut();
-            options.execution.target_partitions = partitions;
-            // The map tasks are already spread over every shard's cores:
-            // spreading batches round robin would only exchange raw pages.
-            options.optimizer.enable_round_robin_repartition = false;
-        }
-        let plan = state.create_physical_plan(&plan).await?;
-        Ok((PathBuf::from(copy.target), plan, sink))
-    }
-
-    async fn copy(&self, copy: CopyToStatement) -> Result<(PathBuf, WriteReport, u64)> {
-        let (dir, plan, sink) = self.copy_plan(copy, None).await?;
-        let names = self.partition_names(&plan, sink.extension());
-        tracing::info!(
-            "writing {} into {} in parallel",
-            if is_bucketed(&plan) {
-                format!("one file per {FILE_BUCKET_COLUMN} value")
-            } else if names.per_split {
-                format!("one file per input split ({})", names.names.len())
-            } else {
-                format!("{} partitions", plan.output_partitioning().partition_count())
-            },
-            dir.display()
-        );
-        let report = write_partitions(
-            plan.clone(),
-            self.ctx.task_ctx(),
-            &dir,
-            &names,
-            &self.config.write,
-            sink,
-        )
-        .await?;
-        Ok((dir, report, spilled_bytes(&plan)))
-    }
-
-    /// A COPY as one shard of a scaled-out run: the plan cut at its
-    /// exchanges, each stage's tasks and then the writer's partitions shared
-    /// with the other shards (see [`crate::scaleout`]). Returns when every
-    /// file of the COPY is written, by this shard or another.
-    async fn copy_scaled_out(
-        &self,
-        copy: CopyToStatement,
-        scale_out: &ScaleOut,
-        index: usize,
-        label: &str,
-    ) -> Result<(PathBuf, WriteReport, u64)> {
-        let (dir, plan, sink) = self.copy_plan_scaled_out(copy, scale_out.shard).await?;
-        let root = scale_out.statement_root(index, &plan);
-        let staged = cut(plan, &root)?;
-        let owners = |plan: &Arc<dyn ExecutionPlan>| self.preferred_shards(plan, scale_out);
-        let short_label = format!("statement {index}");
-        scale_out
-            .run_stages(&staged, self.ctx.task_ctx(), &short_label, &owners)
-            .await?;
-        let last = staged.last;
-        let names = self.partition_names(&last, sink.extension());
-        tracing::info!(
-            "{label}: writing {} partitions into {}, shared with the other shards",
-            names.names.len(),
-            dir.display()
-        );
-        let writing = Instant::now();
-        let board = Board::new(
-            root.join("write"),
-            format!("{short_label}, writing {}", dir.display()),
-            owners(&last),
-            scale_out.shard,
-            scale_out.wait,
-        );
-        let ran =
-            board
-                .run(|partition| {
-                    let (plan, context, sink) = (last.clone(), self.ctx.task_ctx(), sink.clone());
-                    let (dir, names, options) = (dir.clone(), names.clone(), self.config.write.clone());
-                    async move {
-                        Ok(write_some_partitions(plan, context, &dir, &names, &options, sink, &[partition]).await?)
-                    }
-                })
-                .await?;
-        let tasks_here = ran.len();
-        let mut report = WriteReport::default();
-        for (_, written) in ran {
-            report.absorb(written);
-        }
-        let total = staged.stages.len() + 1;
-        tracing::info!(
-            "{short_label}, stage {total} of {total} (writers): {tasks_here} of {} tasks ran here ({} rows, {:.1} MB written) in {:.1}s",
-            names.names.len(),
-            report.files_written.iter().map(|f| f.rows).sum::<u64>(),
-            report.files_written.iter().map(|f| f.bytes).sum::<u64>() as f64 / 1e6,
-            writing.elapsed().as_secs_f64()
-        );
-        let everyone: Vec<WriteReport> = board.results()?;
-        let current: Vec<&str> = everyone.iter().flat_map(WriteReport::file_names).collect();
-        finish_directory(&dir, &names, &current, sink.as_ref())?;
-        Ok((dir, report, spilled_bytes(&last)))
-    }
-
-    /// Plans a COPY for a sharded run: a statement that gathers rows is
-    /// planned with partitions for every core of every shard, not one
-    /// process's worth — its stages after an exchange are divided among all
-    /// shards (the rows are the same; a hash-partitioned COPY spreads them
-    /// over more `part-` files).
-    async fn copy_plan_scaled_out(
-        &self,
-        copy: CopyToStatement,
-        shard: Shard,
-    ) -> Result<(PathBuf, Arc<dyn ExecutionPlan>, Arc<dyn SinkFormat>)> {
-        let (dir, plan, sink) = self.copy_plan(copy.clone(), None).await?;
-        let reduce_partitions = self.config.partitions.max(1) * shard.count;
-        if gathers_rows(&plan) && reduce_partitions > self.config.partitions {
-            let plan = self.copy_plan(copy, Some(reduce_partitions)).await?.1;
-            return Ok((dir, plan, sink));
-        }
-        Ok((dir, plan, sink))
-    }
-
-    /// The shard each partition of `plan` belongs to: when its partitions
-    /// are the input splits (below any partial aggregate), the split's
-    /// shard; otherwise round robin.
-    fn preferred_shards(&self, plan: &Arc<dyn ExecutionPlan>, scale_out: &ScaleOut) -> Vec<usize> {
-        let count = plan.output_partitioning().partition_count();
-        let mut node = plan.clone();
-        loop {
-            if node.as_ref().is::<PagesScanExec>() {
-                let splits = self.pages.splits();
-                if splits.len() == count {
-                    return scale_out.shard.owners(splits);
-                }
-                break;
-            }
-            let children = node.children();
-            if children.len() != 1 || children[0].output_partitioning().partition_count() != count {
-                break;
-            }
-            node = children[0].clone();
-        }
-        scale_out.round_robin(count)
-    }
-
-    /// The file format of `COPY ... STORED AS format OPTIONS (...)`.
-    fn sink_format(&self, format: &str, options: &[(String, String)]) -> Result<Arc<dyn SinkFormat>> {
-        let no_options = |format: &str| match options.first() {
-            Some((key, _)) => bail!("COPY ... STORED AS {format}: option {key:?} is not supported"),
-            None => Ok(()),
-        };
-        let write = &self.config.write;
-        Ok(match format.to_ascii_lowercase().as_str() {
-            "parquet" => {
-                no_options("PARQUET")?;
-                Arc::new(ParquetSink::new(&write.parquet, write.sample.as_deref())?)
-            }
-            "csv" => Arc::new(CsvSink::from_options(options)?),
-            "json" | "jsonl" | "ndjson" => {
-                no_options("JSON")?;
-                Arc::new(JsonLinesSink)
-            }
-            "megatron" => {
-                let dtype = match options.iter().find(|(key, _)| key == "dtype") {
-                    Some((_, name)) => TokenDtype::parse(name)?,
-                    None => TokenDtype::for_vocabulary(
-                        self.tokenizers.default_tokenizer("STORED AS MEGATRON")?.vocab_size(),
-                    ),
-                };
-                if let Some((key, _)) = options.iter().find(|(key, _)| key != "dtype") {
-                    bail!("COPY ... STORED AS MEGATRON: option {key:?} is not supported (only 'dtype')");
-                }
-                Arc::new(MegatronSink { dtype })
-            }
-            "packed" => {
-                let mut seq_len = 2048;
-                for (key, value) in options {
-                    match key.as_str() {
-                        "seq_len" => seq_len = PackedSink::parse_seq_len(value)?,
-                        other => bail!("COPY ... STORED AS PACKED: option {other:?} is not supported (only 'seq_len')"),
-                    }
-                }
-                let parquet = ParquetSink::new(&write.parquet, write.sample.as_deref())?;
-                Arc::new(PackedSink { seq_len, parquet })
-            }
-            other => bail!("COPY ... STORED AS {other}: wikitok writes PARQUET, CSV, JSON, MEGATRON or PACKED"),
-        })
-    }
-
-    /// Output file names for `plan`'s partitions: after the input splits
-    /// when the partitions are the splits of a `pages` scan.
-    fn partition_names(&self, plan: &Arc<dyn ExecutionPlan>, extension: &str) -> PartitionNames {
-        let split_labels = |node: &dyn ExecutionPlan| {
-            let scan = node.downcast_ref::<PagesScanExec>()?;
-            scan.fetch()
-                .is_none()
-                .then(|| scan.splits().iter().map(|s| s.label.clone()).collect())
-        };
-        partition_names(plan, &split_labels, extension)
-    }
-}
-
-/// What the COPY log line adds about files kept from an earlier run and
-/// partitions that made no file.
-fn skipped_note(report: &WriteReport) -> String {
-    let mut note = String::new();
-    if !report.files_skipped.is_empty() {
-        note.push_str(&format!(
-            "; {} files already committed by an earlier run were kept (--overwrite rewrites them)",
-            report.files_skipped.len()
-        ));
-    }
-    if report.partitions_without_file > 0 {
-        note.push_str(&format!(
-            "; {} partitions had nothing to write and made no file",
-            report.partitions_without_file
-        ));
-    }
-    note
-}
-
-/// A COPY option's value as text (`'\t'` → a tab, `true` → "true").
-fn option_text(value: &datafusion::sql::sqlparser::ast::Value) -> String {
-    use datafusion::sql::sqlparser::ast::Value;
-    match value {
-        Value::SingleQuotedString(s) | Value::DoubleQuotedString(s) | Value::EscapedStringLiteral(s) => s.clone(),
-        other => other.to_string(),
-    }
 }
 
 /// The start of a statement, on one line, for messages.
@@ -824,7 +562,7 @@ fn summarize(statement: &Statement) -> String {
 /// How a sharded run divides `plan`: each stage's plan (its partitions are
 /// the tasks the shards share) and the writers' plan.
 fn explain_stages(plan: Arc<dyn ExecutionPlan>) -> Result<String> {
-    let staged = cut(plan, Path::new("OUTPUT/_exchange/RUN"))?;
+    let staged = cut(plan, &Destination::Directory("OUTPUT/_exchange/RUN".into()))?;
     let mut out = String::new();
     let total = staged.stages.len() + 1;
     for stage in &staged.stages {
@@ -846,11 +584,6 @@ fn explain_stages(plan: Arc<dyn ExecutionPlan>) -> Result<String> {
     Ok(out)
 }
 
-/// Whether a COPY's files are named by its [`FILE_BUCKET_COLUMN`].
-fn is_bucketed(plan: &Arc<dyn ExecutionPlan>) -> bool {
-    file_bucket(&plan.schema()).is_some()
-}
-
 /// The columns a COPY writes: its query's, less the bucket that names files.
 fn without_file_bucket(schema: SchemaRef) -> SchemaRef {
     file_bucket(&schema).map_or(schema, |(_, written)| written)
@@ -862,7 +595,7 @@ fn directory_key(location: &str) -> String {
 }
 
 /// Bytes spilled to disk by every operator of an executed plan.
-fn spilled_bytes(plan: &Arc<dyn ExecutionPlan>) -> u64 {
+pub(super) fn spilled_bytes(plan: &Arc<dyn ExecutionPlan>) -> u64 {
     let own = plan.metrics().and_then(|m| m.spilled_bytes()).unwrap_or(0) as u64;
     own + plan.children().into_iter().map(spilled_bytes).sum::<u64>()
 }

@@ -1,4 +1,5 @@
-//! Files being written: hidden, owned by one process, committed by rename.
+//! A local directory as a destination: files being written are hidden,
+//! owned by one process, and committed by rename.
 //!
 //! A file is written as `.NAME.OWNER.inprogress` — OWNER is `HOST-PID` — and
 //! renamed to `NAME` once complete and synced. Readers globbing `*.parquet`
@@ -8,10 +9,8 @@
 //! complete file into place, and as both hold the same rows the second
 //! rename is harmless.
 //!
-//! Leftovers of a killed run are removed by the next run in that directory:
-//! at once when their owner ran on this host and is gone, after an hour
-//! without a write when it ran elsewhere (a writer on another host cannot be
-//! asked whether it is alive; one that has not written for an hour is not).
+//! Leftovers of a killed run are removed by the next run in that directory
+//! ([`super::owner`] says when a writer is gone).
 //!
 //! Every file of this process is also registered, so an interrupted run
 //! (SIGTERM) removes them all before it exits: [`discard_all`].
@@ -19,46 +18,19 @@
 use std::collections::BTreeSet;
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, OnceLock};
-use std::time::{Duration, SystemTime};
+use std::sync::atomic::Ordering;
+use std::sync::Mutex;
 
 use datafusion::common::Result;
 
-use super::writer::io_error;
+use super::disk_error as io_error;
+use super::owner::{is_abandoned, owner};
+use super::COMMITTED;
 
 const SUFFIX: &str = ".inprogress";
 
-/// How long another host's in-progress file must go unwritten to count as abandoned.
-const FOREIGN_LEFTOVER_AGE: Duration = Duration::from_secs(3600);
-
 /// Files of this process being written (removed on commit or drop).
 static OPEN: Mutex<BTreeSet<PathBuf>> = Mutex::new(BTreeSet::new());
-/// Files this process committed.
-static COMMITTED: AtomicU64 = AtomicU64::new(0);
-
-/// This process, as written into its temporary file names: `HOST-PID`.
-pub(crate) fn owner() -> &'static str {
-    static OWNER: OnceLock<String> = OnceLock::new();
-    OWNER.get_or_init(|| format!("{}-{}", host_name(), std::process::id()))
-}
-
-fn host_name() -> String {
-    let name = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .ok()
-        .or_else(|| std::env::var("HOSTNAME").ok())
-        .unwrap_or_default();
-    let name: String = name
-        .trim()
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' })
-        .collect();
-    if name.is_empty() {
-        "host".into()
-    } else {
-        name
-    }
-}
 
 /// A file being written; removed on drop unless committed.
 pub struct InProgressFile {
@@ -107,14 +79,14 @@ fn lock_open() -> std::sync::MutexGuard<'static, BTreeSet<PathBuf>> {
     OPEN.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// Removes every file this process has in progress; returns how many files
-/// it committed and how many it discarded. For an interrupted run.
-pub fn discard_all() -> (u64, usize) {
+/// Removes every file this process has in progress; returns how many. For
+/// an interrupted run.
+pub(super) fn discard_files() -> usize {
     let open = std::mem::take(&mut *lock_open());
     for path in &open {
         let _ = std::fs::remove_file(path);
     }
-    (COMMITTED.load(Ordering::Relaxed), open.len())
+    open.len()
 }
 
 /// Removes in-progress files that runs no longer alive left in `dir`.
@@ -122,57 +94,24 @@ pub fn remove_leftovers(dir: &Path) -> Result<()> {
     for entry in std::fs::read_dir(dir).map_err(|e| io_error(dir, e))? {
         let entry = entry.map_err(|e| io_error(dir, e))?;
         let name = entry.file_name().to_string_lossy().into_owned();
-        if !name.starts_with('.') || !name.ends_with(SUFFIX) || !is_abandoned(&name, &entry.path()) {
+        let modified = entry.metadata().and_then(|m| m.modified()).ok();
+        if !name.starts_with('.') || !name.ends_with(SUFFIX) || !is_abandoned(&name, SUFFIX, modified) {
             continue;
         }
         tracing::info!(file = %entry.path().display(), "removing a file left in progress by an earlier run");
         match std::fs::remove_file(entry.path()) {
             // Another run cleaning the same directory got there first.
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            other => other.map_err(|e| io_error(&entry.path(), e))?,
+            other => other.map_err(|e| io_error(entry.path(), e))?,
         }
     }
     Ok(())
 }
 
-/// Whether the in-progress file `name` belongs to no live writer.
-fn is_abandoned(name: &str, path: &Path) -> bool {
-    let Some((host, pid)) = owner_of(name) else {
-        // No owner tag: written by an older wikitok, which wrote one run at a time.
-        return true;
-    };
-    if host == host_name() {
-        return pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists();
-    }
-    let modified = std::fs::metadata(path).and_then(|m| m.modified());
-    modified.is_ok_and(|time| {
-        SystemTime::now()
-            .duration_since(time)
-            .is_ok_and(|age| age > FOREIGN_LEFTOVER_AGE)
-    })
-}
-
-/// `(HOST, PID)` from `.NAME.HOST-PID.inprogress`.
-fn owner_of(name: &str) -> Option<(&str, u32)> {
-    let tagged = name.strip_suffix(SUFFIX)?;
-    let (_, owner) = tagged.rsplit_once('.')?;
-    let (host, pid) = owner.rsplit_once('-')?;
-    Some((host, pid.parse().ok()?))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn owners_are_read_back_from_names() {
-        assert_eq!(
-            owner_of(".enwiki-00001.parquet.pod-7f9c-2-4242.inprogress"),
-            Some(("pod-7f9c-2", 4242))
-        );
-        // The name an older wikitok gave: no owner, so abandoned by definition.
-        assert_eq!(owner_of(".enwiki-00001.parquet.inprogress"), None);
-    }
+    use crate::destination::owner::host_name;
 
     #[test]
     fn only_files_of_writers_gone_from_this_host_are_leftovers() {

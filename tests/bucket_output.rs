@@ -89,6 +89,26 @@ impl S3 {
             .collect()
     }
 
+    /// A fault proxy (`tests/python/fault_proxy.py FAULTS`) in front of the
+    /// server, and the environment that sends wikitok through it.
+    fn behind_faults(&self, faults: &[&str]) -> (Server, Vec<(&'static str, String)>) {
+        let port = free_port();
+        let script = repo_root().join("tests/python/fault_proxy.py");
+        let port_text = port.to_string();
+        let mut args = vec![
+            script.to_str().unwrap(),
+            "--port",
+            &port_text,
+            "--target",
+            &self.endpoint,
+        ];
+        args.extend_from_slice(faults);
+        let proxy = common::servers::start(python(), &args, port);
+        let mut env = self.env();
+        env[0].1 = format!("http://127.0.0.1:{port}");
+        (proxy, env)
+    }
+
     /// Uploads begun and neither completed nor aborted.
     fn unfinished_uploads(&self) -> String {
         self.python(
@@ -303,4 +323,76 @@ fn shards_sharing_only_a_bucket_write_one_runs_answer_even_after_a_kill() {
         assert_same_output(&single, &downloaded, &format!("{name}, 3 shards on s3 after a kill"));
         s3.assert_clean(&prefix);
     }
+}
+
+/// 503s and connections cut after a part went up, between wikitok and the
+/// bucket: retries, not missing or partial objects.
+#[test]
+fn cut_connections_and_busy_answers_during_uploads_cost_retries_not_objects() {
+    let s3 = S3::start();
+    let (_proxy, env) = s3.behind_faults(&["--fail-every", "7", "--cut-parts-every", "3"]);
+    let root = scratch("bucket-faults");
+    for name in ["tokenize", "megatron"] {
+        let local = root.join(format!("{name}-local"));
+        run_ok(&args(name, local.to_str().unwrap(), &[]), &root, &[]);
+        let prefix = format!("faults-{name}");
+        run_ok(&args(name, &format!("s3://out/{prefix}"), &[]), &root, &env);
+        let downloaded = root.join(format!("{name}-downloaded"));
+        s3.download(&prefix, &downloaded);
+        assert_eq!(contents(&local), contents(&downloaded), "{name} through faults");
+        s3.assert_clean(&prefix);
+    }
+}
+
+/// SIGTERM while objects are being uploaded: the uploads are aborted, no
+/// object of the interrupted file appears, and the same command resumes.
+#[test]
+fn sigterm_during_uploads_aborts_them_and_the_same_command_resumes() {
+    let s3 = S3::start();
+    let env = s3.env();
+    // Parts held a while on their way: uploads are caught under way.
+    let (_proxy, slow_env) = s3.behind_faults(&["--delay-parts", "0.5"]);
+    let root = scratch("bucket-sigterm");
+    let dump = root.join("dump");
+    let ids = make_dump(&dump, 4, 80);
+    let local = root.join("local");
+    let slow = ["--input", dump.to_str().unwrap(), "--partitions", "1"];
+    let command = |output: &str| -> Vec<String> {
+        let mut args: Vec<String> = ["run", &sql("tokenize"), "--output", output, "-q"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        args.extend(slow.iter().map(|s| s.to_string()));
+        args
+    };
+    run_ok(&command(local.to_str().unwrap()), &repo_root(), &[]);
+    assert_eq!(sorted(page_ids(&local.join("tokens"))), ids);
+
+    let child = Command::new(env!("CARGO_BIN_EXE_wikitok"))
+        .args(command("s3://out/interrupted"))
+        .current_dir(repo_root())
+        .envs(slow_env.iter().map(|(k, v)| (*k, v.as_str())))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Signalled once an upload is under way (its marker is in the bucket).
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !s3.keys("interrupted/").iter().any(|k| k.ends_with(".upload")) {
+        assert!(Instant::now() < deadline, "no upload ever started");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
+    let run = child.wait_with_output().unwrap();
+    let log = stderr(&run);
+    assert_eq!(run.status.code(), Some(143), "{log}");
+    assert!(log.contains("interrupted by SIGTERM"), "{log}");
+    s3.assert_clean("interrupted");
+    assert!(!s3.keys("interrupted/").contains(&"interrupted/_SUCCESS".to_string()));
+
+    run_ok(&command("s3://out/interrupted"), &repo_root(), &env);
+    let downloaded = root.join("downloaded");
+    s3.download("interrupted", &downloaded);
+    assert_eq!(contents(&local), contents(&downloaded));
+    s3.assert_clean("interrupted");
 }

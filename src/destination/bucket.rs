@@ -468,6 +468,9 @@ impl Upload {
 
     /// Sends what is left and makes the object appear; returns its size.
     pub fn commit(mut self) -> Result<u64> {
+        // An encoder that writes at its end (a Parquet row group, Megatron's
+        // index) leaves more than a part: it goes up in parts too.
+        self.send_full_parts()?;
         let rest = self.take(usize::MAX);
         if self.started.is_none() {
             self.sent = rest.len() as u64;

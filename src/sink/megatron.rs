@@ -135,10 +135,14 @@ impl SinkFormat for MegatronSink {
     }
 
     fn is_complete(&self, dir: &Destination, name: &str) -> bool {
-        read_index_header(dir, &index_name(name)).is_some_and(|(dtype, _, tokens)| {
-            dir.head(name)
-                .is_ok_and(|bin| bin.is_some_and(|bin| bin.size == tokens * dtype.bytes() as u64))
-        })
+        // Unreadable counts as incomplete: the file is written again.
+        read_index_header(dir, &index_name(name))
+            .ok()
+            .flatten()
+            .is_some_and(|(dtype, _, tokens)| {
+                dir.head(name)
+                    .is_ok_and(|bin| bin.is_some_and(|bin| bin.size == tokens * dtype.bytes() as u64))
+            })
     }
 
     fn finish_directory(&self, dir: &Destination) -> Result<()> {
@@ -239,30 +243,35 @@ fn index_name(bin: &str) -> String {
 }
 
 /// The dtype, sequence count and token count of the complete `.idx` file
-/// `name` in `dir` (read in two ranges: the header, then the lengths).
-fn read_index_header(dir: &Destination, name: &str) -> Option<(TokenDtype, u64, u64)> {
-    let size = dir.head(name).ok()??.size;
-    if size < HEADER_BYTES as u64 {
-        return None;
+/// `name` in `dir` (read in two ranges: the header, then the lengths);
+/// `None` when it is not one. Storage errors are errors: a dataset must
+/// never drop out of `data-path.txt` because a request failed.
+fn read_index_header(dir: &Destination, name: &str) -> Result<Option<(TokenDtype, u64, u64)>> {
+    let Some(info) = dir.head(name)? else { return Ok(None) };
+    if info.size < HEADER_BYTES as u64 {
+        return Ok(None);
     }
-    let header = dir.get_range(name, 0..HEADER_BYTES as u64).ok()?;
+    let header = dir.get_range(name, 0..HEADER_BYTES as u64)?;
     if &header[..9] != MAGIC || header[9..17] != 1u64.to_le_bytes() {
-        return None;
+        return Ok(None);
     }
-    let dtype = TokenDtype::from_code(header[17])?;
-    let count = u64::from_le_bytes(header[18..26].try_into().ok()?);
-    let expected =
-        (HEADER_BYTES as u64).checked_add(count.checked_mul(12)?.checked_add((count + 1).checked_mul(8)?)?)?;
-    if size != expected {
-        return None;
+    let Some(dtype) = TokenDtype::from_code(header[17]) else {
+        return Ok(None);
+    };
+    let count = u64::from_le_bytes(header[18..26].try_into().expect("8 bytes"));
+    let expected = count
+        .checked_mul(20)
+        .and_then(|arrays| arrays.checked_add(HEADER_BYTES as u64 + 8));
+    if expected != Some(info.size) {
+        return Ok(None);
     }
     let start = HEADER_BYTES as u64;
-    let lengths = dir.get_range(name, start..start + count * 4).ok()?;
+    let lengths = dir.get_range(name, start..start + count * 4)?;
     let tokens = lengths
         .chunks_exact(4)
         .map(|b| u64::from(u32::from_le_bytes([b[0], b[1], b[2], b[3]])))
         .sum();
-    Some((dtype, count, tokens))
+    Ok(Some((dtype, count, tokens)))
 }
 
 /// Writes `data-path.txt`: `TOKENS PREFIX` for every complete, non-empty
@@ -278,7 +287,7 @@ fn write_data_path(dir: &Destination) -> Result<()> {
         if name.starts_with('.') {
             continue;
         }
-        if let Some((_, _, tokens)) = read_index_header(dir, &name).filter(|(_, _, tokens)| *tokens > 0) {
+        if let Some((_, _, tokens)) = read_index_header(dir, &name)?.filter(|(_, _, tokens)| *tokens > 0) {
             entries.push((dir.location_of(stem), tokens));
         }
     }

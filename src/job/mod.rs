@@ -237,7 +237,16 @@ impl Job {
             key.push('\n');
         }
         for split in self.pages.splits() {
-            key.push_str(&format!("{} {}\n", split.label, split.size));
+            let range = split
+                .range
+                .map(|r| format!("{}..{}", r.start, r.end))
+                .unwrap_or_default();
+            key.push_str(&format!(
+                "{} {} {} {range}\n",
+                split.label,
+                split.location(),
+                split.size
+            ));
         }
         key.push_str(&format!(
             "{} {:?} {:?} {:?}",

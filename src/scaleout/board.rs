@@ -253,6 +253,7 @@ impl Board {
             }
             if last_heartbeat.elapsed() >= heartbeat(self.options.stale_after) {
                 beats += 1;
+                super::injected_delay();
                 for (&task, &generation) in &active {
                     self.dir
                         .put(&claim_name(task, generation), claim_text(self.shard.index, beats))
@@ -316,6 +317,7 @@ impl Board {
                 generation + 1
             }
         };
+        super::injected_delay();
         if !self
             .dir
             .put_new(&claim_name(task, generation), claim_text(self.shard.index, 0))?
@@ -389,6 +391,7 @@ impl Board {
     /// Commits `task`'s done marker (with its result) and drops its claim.
     fn commit<T: Serialize>(&self, task: usize, generation: u32, result: &T) -> Result<()> {
         let text = serde_json::to_vec(result)?;
+        super::injected_delay();
         self.dir
             .put(&done_name(task), text)
             .with_context(|| format!("{}: committing task {task}", self.what))?;

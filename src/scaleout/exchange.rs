@@ -79,10 +79,16 @@ fn file_name(task: usize, output: usize) -> String {
 }
 
 /// What a map task wrote.
-#[derive(Debug, Default, Clone, Copy, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Default, Clone, serde::Serialize, serde::Deserialize)]
 pub struct MapOutput {
     pub rows: u64,
     pub bytes: u64,
+    /// The stage's [`super::Stage::key`] and task count, as the map task
+    /// ran it.
+    #[serde(default)]
+    pub stage: String,
+    #[serde(default)]
+    pub tasks: usize,
 }
 
 /// Runs partition `task` of `plan` (of `tasks`) and writes its rows into
@@ -126,7 +132,12 @@ pub async fn write_map_task(
     for file in files {
         bytes += file.commit()?;
     }
-    Ok(MapOutput { rows, bytes })
+    Ok(MapOutput {
+        rows,
+        bytes,
+        stage: String::new(),
+        tasks,
+    })
 }
 
 /// Where an exchange file's bytes go until it is committed.
@@ -195,6 +206,7 @@ impl ExchangeFile {
         writer.finish()?;
         let location = self.dir.location_of(&self.name);
         writer.into_inner()?.flush().map_err(|e| disk_error(&location, e))?;
+        super::injected_delay();
         match self.pending {
             Pending::Object(object) => object.commit(),
             Pending::Staged(staged) => match (&self.dir, staged.path()) {
@@ -222,6 +234,10 @@ pub struct ExchangeReaderExec {
     /// The properties of the node it replaces: the plan above sees the
     /// same partitioning and ordering it was planned with.
     properties: Arc<PlanProperties>,
+    /// The stage's key: map outputs of another plan are refused.
+    key: String,
+    /// Whether this process has checked the map tasks' done markers.
+    verified: std::sync::OnceLock<std::result::Result<(), String>>,
 }
 
 impl ExchangeReaderExec {
@@ -231,6 +247,7 @@ impl ExchangeReaderExec {
         map_tasks: usize,
         kind: &ExchangeKind,
         replaced: &dyn ExecutionPlan,
+        key: String,
     ) -> Self {
         ExchangeReaderExec {
             dir,
@@ -239,7 +256,55 @@ impl ExchangeReaderExec {
             hashed: matches!(kind, ExchangeKind::Repartitioned(_)),
             schema: replaced.schema(),
             properties: replaced.properties().clone(),
+            key,
+            verified: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Exactly this stage's map tasks are done, each run by this stage's
+    /// plan (its key) over this task count: exchange data of another plan,
+    /// input division or task count is never read, whatever the timing.
+    fn verify(&self) -> Result<()> {
+        let outcome = self.verified.get_or_init(|| {
+            let done: Vec<String> = self
+                .dir
+                .list()
+                .map_err(|e| e.to_string())?
+                .into_iter()
+                .map(|(name, _)| name)
+                .filter(|name| name.starts_with('t') && name.ends_with(".done"))
+                .collect();
+            if done.len() != self.map_tasks {
+                return Err(format!(
+                    "{} map tasks done, this plan has {}",
+                    done.len(),
+                    self.map_tasks
+                ));
+            }
+            for task in 0..self.map_tasks {
+                let name = format!("t{task:05}.done");
+                let text = self
+                    .dir
+                    .get(&name)
+                    .map_err(|e| e.to_string())?
+                    .ok_or_else(|| format!("map task {task} is not done"))?;
+                let output: MapOutput =
+                    serde_json::from_slice(&text).map_err(|e| format!("{name}: not a done marker: {e}"))?;
+                if output.stage != self.key || output.tasks != self.map_tasks {
+                    return Err(format!(
+                        "map task {task} ran stage {} of {} tasks, this plan's is {} of {}",
+                        output.stage, output.tasks, self.key, self.map_tasks
+                    ));
+                }
+            }
+            Ok(())
+        });
+        outcome.clone().map_err(|why| {
+            DataFusionError::Execution(format!(
+                "exchange data in {} is not this plan's ({why}); remove it and run again",
+                self.dir.location()
+            ))
+        })
     }
 
     /// The files partition `partition` reads, in order.
@@ -301,6 +366,7 @@ impl ExecutionPlan for ExchangeReaderExec {
     }
 
     fn execute(&self, partition: usize, _context: Arc<TaskContext>) -> Result<SendableRecordBatchStream> {
+        self.verify()?;
         let files = self.files(partition);
         let dir = self.dir.clone();
         let batches = futures::stream::iter(files).flat_map(move |name| {

@@ -25,7 +25,8 @@ pub mod board;
 pub mod exchange;
 pub mod stages;
 
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Instant, SystemTime};
 
 use anyhow::{Context, Result};
@@ -115,7 +116,12 @@ impl ScaleOut {
                 .run(|task| {
                     let stage: Stage = stage.clone();
                     let context = context.clone();
-                    async move { Ok(write_map_task(stage.plan.clone(), task, &stage.kind, &stage.dir, context).await?) }
+                    async move {
+                        let mut output =
+                            write_map_task(stage.plan.clone(), task, &stage.kind, &stage.dir, context).await?;
+                        output.stage = stage.key.clone();
+                        Ok(output)
+                    }
                 })
                 .await?;
             let rows: u64 = ran.iter().map(|(_, out): &(usize, MapOutput)| out.rows).sum();
@@ -147,6 +153,33 @@ impl ScaleOut {
             let _ = std::fs::remove_dir(dir);
         }
     }
+}
+
+/// Test-only: sleeps a random 0..N ms when `WIKITOK_TEST_SHARD_DELAY_MS=N`
+/// is set, at the steps where shards race (claims, heartbeats, commits of
+/// exchange files and done markers), so that stress runs try orders that
+/// scheduling alone seldom produces. Nothing happens without it.
+pub(crate) fn injected_delay() {
+    static MAX_MS: OnceLock<u64> = OnceLock::new();
+    let max = *MAX_MS.get_or_init(|| {
+        std::env::var("WIKITOK_TEST_SHARD_DELAY_MS")
+            .ok()
+            .and_then(|ms| ms.parse().ok())
+            .unwrap_or(0)
+    });
+    if max == 0 {
+        return;
+    }
+    static STATE: AtomicU64 = AtomicU64::new(0);
+    let seed = std::process::id() as u64
+        ^ SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
+    let mut x = STATE.fetch_add(0x9e37_79b9_7f4a_7c15, Ordering::Relaxed) ^ seed;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    std::thread::sleep(std::time::Duration::from_millis(x % (max + 1)));
 }
 
 /// FNV-1a, 64 bits: the same on every machine and build.

@@ -36,6 +36,11 @@ pub struct Stage {
     pub kind: ExchangeKind,
     /// Where its exchange files and task markers go.
     pub dir: Destination,
+    /// Everything that decides its tasks — its plan (every scan's files
+    /// and byte ranges included), the task count and the exchange —
+    /// fingerprinted. Map tasks record it in their done markers, and the
+    /// reader refuses map outputs of any other key.
+    pub key: String,
 }
 
 impl Stage {
@@ -132,7 +137,20 @@ fn add_stage(
     let id = stages.len();
     let dir = root.join(&format!("stage-{id:03}"));
     let map_tasks = plan.output_partitioning().partition_count();
-    let reader = ExchangeReaderExec::new(dir.clone(), id, map_tasks, &kind, replaced);
-    stages.push(Stage { id, plan, kind, dir });
+    let text = datafusion::physical_plan::displayable(plan.as_ref())
+        .indent(true)
+        .to_string();
+    let key = format!(
+        "{:016x}",
+        super::fingerprint(&format!("{text}\n{map_tasks} tasks\n{kind}"))
+    );
+    let reader = ExchangeReaderExec::new(dir.clone(), id, map_tasks, &kind, replaced, key.clone());
+    stages.push(Stage {
+        id,
+        plan,
+        kind,
+        dir,
+        key,
+    });
     Arc::new(reader)
 }

@@ -220,15 +220,30 @@ impl PagesScanExec {
 }
 
 impl DisplayAs for PagesScanExec {
-    fn fmt_as(&self, _t: DisplayFormatType, f: &mut fmt::Formatter) -> fmt::Result {
+    fn fmt_as(&self, t: DisplayFormatType, f: &mut fmt::Formatter) -> fmt::Result {
         write!(f, "PagesScanExec: splits={}", self.splits.len())?;
-        let names: Vec<&str> = self.splits.iter().take(3).map(|s| s.label.as_str()).collect();
-        write!(
-            f,
-            " [{}{}]",
-            names.join(", "),
-            if self.splits.len() > 3 { ", ..." } else { "" }
-        )?;
+        if matches!(t, DisplayFormatType::Verbose) {
+            // Every split, its file, size and byte range: what a scaled-out
+            // run keys its stages by (two plans reading other splits never
+            // share exchange data).
+            let splits: Vec<String> = self
+                .splits
+                .iter()
+                .map(|s| {
+                    let range = s.range.map(|r| format!("{}..{}", r.start, r.end)).unwrap_or_default();
+                    format!("{}={}:{}[{range}]", s.label, s.location(), s.size)
+                })
+                .collect();
+            write!(f, " [{}]", splits.join(", "))?;
+        } else {
+            let names: Vec<&str> = self.splits.iter().take(3).map(|s| s.label.as_str()).collect();
+            write!(
+                f,
+                " [{}{}]",
+                names.join(", "),
+                if self.splits.len() > 3 { ", ..." } else { "" }
+            )?;
+        }
         write!(f, ", format={}", self.format.name())?;
         let columns: Vec<&str> = self.options.projection.iter().map(|&i| PAGE_COLUMNS[i].name).collect();
         write!(f, ", projection=[{}]", columns.join(", "))?;

@@ -29,6 +29,7 @@ KUSTOMIZATIONS = [
     "overlays/smallwiki",
     "overlays/megatron",
     "overlays/s3",
+    "overlays/bucket",
     "overlays/wikimedia-http",
     "download",
 ]
@@ -105,6 +106,13 @@ def render(directory):
             ops = load_yaml_docs(path)[0]
         else:
             ops = yaml.safe_load(patch["patch"])
+        if isinstance(ops, dict) and ops.get("$patch") == "delete":
+            # A strategic-merge patch deleting one object (kind and name).
+            doomed = [o for o in objects if o["kind"] == ops["kind"] and o["metadata"]["name"] == ops["metadata"]["name"]]
+            if not doomed:
+                raise Failure(f"{kfile}: delete patch {ops['kind']}/{ops['metadata']['name']} matches nothing")
+            objects = [o for o in objects if not any(o is d for d in doomed)]
+            continue
         target = patch.get("target", {})
         matched = [o for o in objects if all(o.get(f) == target[f] for f in ("kind",) if f in target)
                    and ("name" not in target or o["metadata"]["name"] == target["name"])]
@@ -159,6 +167,17 @@ def check_job(job, where):
             volume = next(v for v in pod["volumes"] if v["name"] == mounts[spill])
             if not ("ephemeral" in volume or "emptyDir" in volume):
                 problems.append(f"the spill volume {volume['name']} is neither a generic ephemeral volume nor an emptyDir")
+        output = args[args.index("--output") + 1]
+        for name, variable in env.items():
+            output = output.replace(f"$({name})", variable.get("value") or "")
+        if "://" in output:
+            # Output to a bucket: the pods share work through it, and keep
+            # nothing on a volume but their own spill.
+            shared = [v["name"] for v in pod["volumes"] if "persistentVolumeClaim" in v]
+            if shared:
+                problems.append(f"output goes to {output}, yet volumes {shared} are shared claims")
+            if not output.split("://")[0] in ("s3", "gs", "az", "abfs", "abfss"):
+                problems.append(f"--output {output}: not a bucket wikitok writes to")
         memory_env = env.get("CONTAINER_MEMORY_LIMIT_MIB", {}).get("valueFrom", {}).get("resourceFieldRef", {})
         if memory_env.get("resource") != "limits.memory":
             problems.append("the memory limit does not reach wikitok (CONTAINER_MEMORY_LIMIT_MIB from limits.memory)")

@@ -396,3 +396,106 @@ fn sigterm_during_uploads_aborts_them_and_the_same_command_resumes() {
     assert_eq!(contents(&local), contents(&downloaded));
     s3.assert_clean("interrupted");
 }
+
+/// k8s/overlays/bucket: the Job's exact container command line, run as
+/// concurrent local processes (one per index, each with its own spill
+/// directory and nothing else on disk), reads the dump from the bucket and
+/// writes one run's output to it.
+#[test]
+fn the_bucket_overlays_pods_share_only_the_bucket_and_write_one_run() {
+    let s3 = S3::start();
+    s3.python(
+        "s3.create_bucket(Bucket='dumps')\n\
+         root = sys.argv[1]\n\
+         for dirpath, _, files in os.walk(os.path.join(root, 'cirrus_search_index')):\n    \
+             for name in files:\n        \
+                 path = os.path.join(dirpath, name)\n        \
+                 s3.upload_file(path, 'dumps', os.path.relpath(path, root))",
+        &[repo_root().join("data/samples").to_str().unwrap()],
+    );
+    let rendered = Command::new(python())
+        .args([
+            repo_root().join("k8s/check.py").to_str().unwrap(),
+            "--job-command",
+            "overlays/bucket",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        rendered.status.success(),
+        "{}",
+        String::from_utf8_lossy(&rendered.stderr)
+    );
+    let container: serde_json::Value = serde_json::from_slice(&rendered.stdout).unwrap();
+    let mounts = container["mounts"].as_object().unwrap();
+    assert!(
+        mounts.keys().all(|m| m == "/sql" || m == "/spill"),
+        "pods mount more than their SQL and spill: {mounts:?}"
+    );
+    let mut env: Vec<(String, String)> = container["env"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+        .collect();
+    for (name, value) in &mut env {
+        match name.as_str() {
+            "DUMP_URL" => *value = "s3://dumps/cirrus_search_index/20261115/".into(),
+            "OUTPUT_URL" => *value = "s3://out/k8s".into(),
+            _ => {}
+        }
+    }
+    let root = scratch("bucket-k8s");
+    let pod_args = |spill: &Path| -> Vec<String> {
+        container["args"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|arg| {
+                let mut arg = arg.as_str().unwrap().to_string();
+                for (name, value) in &env {
+                    arg = arg.replace(&format!("$({name})"), value);
+                }
+                arg = arg.replace("/sql/", &format!("{}/", repo_root().join("sql").display()));
+                if arg == "/spill" {
+                    arg = spill.display().to_string();
+                }
+                arg
+            })
+            .collect()
+    };
+    let completions = container["completions"].as_u64().unwrap();
+    let pods: Vec<Child> = (0..completions)
+        .map(|index| {
+            let pod = root.join(format!("pod-{index}"));
+            let spill = pod.join("spill");
+            std::fs::create_dir_all(&spill).unwrap();
+            Command::new(env!("CARGO_BIN_EXE_wikitok"))
+                .args(pod_args(&spill))
+                .arg("--quiet")
+                .current_dir(&pod)
+                .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+                .envs(s3.env().iter().map(|(k, v)| (*k, v.as_str())))
+                .env("JOB_COMPLETION_INDEX", index.to_string())
+                .env("CONTAINER_MEMORY_LIMIT_MIB", "8192")
+                .env("WIKITOK_PARTITIONS", "2")
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for (index, pod) in pods.into_iter().enumerate() {
+        finish(pod, &format!("pod {index}"));
+    }
+    let single = root.join("single");
+    run_ok(
+        &args("tokenize", single.to_str().unwrap(), &["--partitions", "2"]),
+        &root,
+        &[],
+    );
+    let downloaded = root.join("downloaded");
+    s3.download("k8s", &downloaded);
+    assert_same_output(&single, &downloaded, "the bucket overlay's pods");
+    s3.assert_clean("k8s");
+}

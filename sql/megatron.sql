@@ -2,7 +2,7 @@
 --
 -- Writes ${output}/megatron/train/part-bNNNNN.bin + .idx (one pair per
 -- shuffle bucket, at most 64, in parallel) and ${output}/megatron/valid/
--- likewise, plus
+-- likewise — in one pass over the dump — plus
 -- data-path.txt in each: "TOKENS PREFIX ..." to paste into Megatron's
 -- --data-path (it blends the per-partition datasets by weight). Each document
 -- is one content page (namespace 0; a page without text is a lone EOS): its
@@ -21,8 +21,7 @@
 --   -D valid_per_mille=K   ~K‰ of documents (chosen by a hash of the page id,
 --                          whatever the seed) go to valid/, the rest to train/:
 --                          disjoint, together every document once (default 0:
---                          valid/ gets no datasets and an empty data-path.txt;
---                          leave --valid-data-path out then).
+--                          no valid/ at all; leave --valid-data-path out then).
 --   -D prepend_title=true  tokenize "TITLE\n\nTEXT" instead of TEXT.
 --
 --   wikitok run sql/megatron.sql --input DUMP -D seed=7 -D valid_per_mille=5 \
@@ -38,18 +37,14 @@ SELECT
 FROM pages
 WHERE namespace = 0 AND redirect_target IS NULL;
 
--- The window is the shuffle: rows are hash-partitioned by their bucket and
--- sorted by their key within it.
+-- One query, one scan of the dump, both datasets: file_dir routes each
+-- document's file into train/ or valid/, file_bucket names the file. The
+-- window is the shuffle: rows are hash-partitioned by their directory and
+-- bucket and sorted by their key within them.
 COPY (
-    SELECT tokens, shuffle % 64 AS file_bucket,
-           row_number() OVER (PARTITION BY shuffle % 64 ORDER BY shuffle) AS position
+    SELECT tokens,
+           CASE WHEN is_valid THEN 'valid' ELSE 'train' END AS file_dir,
+           shuffle % 64 AS file_bucket,
+           row_number() OVER (PARTITION BY is_valid, shuffle % 64 ORDER BY shuffle) AS position
     FROM megatron_documents
-    WHERE NOT is_valid
-) TO '${output}/megatron/train' STORED AS MEGATRON;
-
-COPY (
-    SELECT tokens, shuffle % 64 AS file_bucket,
-           row_number() OVER (PARTITION BY shuffle % 64 ORDER BY shuffle) AS position
-    FROM megatron_documents
-    WHERE is_valid
-) TO '${output}/megatron/valid' STORED AS MEGATRON;
+) TO '${output}/megatron' STORED AS MEGATRON;

@@ -106,12 +106,19 @@ fn megatron_datasets_hold_every_content_page_once_in_a_seeded_order() {
     let all = root.join("all");
     megatron(&all, &[]);
     assert_eq!(check_megatron(&all), (train + valid, 0));
-    // ... and valid/ holds no dataset at all: an empty .bin cannot be
+    // ... and there is no valid/ dataset at all: an empty .bin cannot be
     // memory-mapped, so none is written and none is listed.
     let valid_dir = all.join("megatron/valid");
-    assert!(bytes_of(&valid_dir).is_empty(), "{:?}", bytes_of(&valid_dir));
+    assert!(!valid_dir.exists(), "{:?}", files_under(&valid_dir));
+    // The same output written again without a validation share: the valid
+    // datasets of the earlier run are stale, removed and no longer listed.
+    megatron(&seven, &["-D", "seed=7"]);
+    assert_eq!(check_megatron(&seven), (train + valid, 0));
+    assert!(bytes_of(&seven.join("megatron/valid")).is_empty());
     assert_eq!(
-        std::fs::read_to_string(valid_dir.join("data-path.txt")).unwrap().trim(),
+        std::fs::read_to_string(seven.join("megatron/valid/data-path.txt"))
+            .unwrap()
+            .trim(),
         ""
     );
 }
@@ -341,6 +348,7 @@ fn file_buckets_name_files_and_a_scattered_bucket_is_an_error() {
         assert!(batches[0].schema().index_of("file_bucket").is_err());
         assert_eq!(batches, read_parquet(&dir_three.join(&name)), "{name}");
     }
+    let every_page = sorted(page_ids(&dir_one));
     // Not grouped: the same bucket in two partitions, or twice in one.
     for (query, partitions) in [
         ("SELECT page_id, 1 AS file_bucket FROM pages", "3"),
@@ -350,4 +358,50 @@ fn file_buckets_name_files_and_a_scattered_bucket_is_an_error() {
         assert!(!run.status.success(), "{query}");
         assert!(stderr(&run).contains("file_bucket"), "{}", stderr(&run));
     }
+
+    // file_dir routes each (directory, bucket) into its own file, in one pass.
+    let routed = "SELECT page_id, CASE WHEN page_id % 2 = 0 THEN 'even' ELSE 'odd' END AS file_dir, \
+                  page_id % 3 AS file_bucket, \
+                  row_number() OVER (PARTITION BY page_id % 2, page_id % 3 ORDER BY page_id) AS n FROM pages";
+    let (run, dir) = write(routed, "2");
+    assert!(run.status.success(), "{}", stderr(&run));
+    let files = files_under(&dir);
+    assert_eq!(files.len(), 6, "{files:?}");
+    for name in &files {
+        let (parity, _) = name.split_once('/').unwrap();
+        for batch in read_parquet(&dir.join(name)) {
+            assert!(batch.schema().index_of("file_dir").is_err());
+            let ids = batch
+                .column_by_name("page_id")
+                .unwrap()
+                .as_primitive::<arrow::datatypes::Int64Type>();
+            assert!(
+                ids.values().iter().all(|id| (id % 2 == 0) == (parity == "even")),
+                "{name}"
+            );
+        }
+    }
+    let mut ids: Vec<i64> = files.iter().flat_map(|f| page_ids_of(&dir.join(f))).collect();
+    ids.sort();
+    assert_eq!(ids, every_page, "every page once across the directories");
+    // A name that is not a plain directory is refused.
+    let escape = "SELECT page_id, '../x' AS file_dir, 0 AS file_bucket, \
+                  row_number() OVER (ORDER BY page_id) AS n FROM pages";
+    let (run, _) = write(escape, "1");
+    assert!(!run.status.success());
+    assert!(stderr(&run).contains("not a plain directory name"), "{}", stderr(&run));
+}
+
+/// The `page_id`s of one Parquet file.
+fn page_ids_of(path: &Path) -> Vec<i64> {
+    read_parquet(path)
+        .iter()
+        .flat_map(|b| {
+            b.column_by_name("page_id")
+                .unwrap()
+                .as_primitive::<arrow::datatypes::Int64Type>()
+                .values()
+                .to_vec()
+        })
+        .collect()
 }

@@ -175,6 +175,24 @@ impl Prefix {
         outcome.map_err(|e| request_error(&url, "LIST", e))
     }
 
+    /// The names of the "directories" directly under the prefix.
+    pub fn list_dirs(&self) -> Result<Vec<String>> {
+        let (store, prefix, url) = (self.store.clone(), ObjectPath::from(self.path.clone()), self.url());
+        let outcome = io::wait(async move {
+            let listed = store
+                .list_with_delimiter(Some(&prefix))
+                .await
+                .map_err(|e| std::io::Error::other(e.to_string()))?;
+            let found: Vec<String> = listed
+                .common_prefixes
+                .iter()
+                .filter_map(|path| Some(path.filename()?.to_string()))
+                .collect();
+            Ok::<_, std::io::Error>(found)
+        });
+        outcome.map_err(|e| request_error(&url, "LIST", e))
+    }
+
     pub fn remove(&self, name: &str) -> Result<()> {
         let (store, object, url) = (self.store.clone(), self.object(name), self.url_of(name));
         let outcome = io::wait(async move {

@@ -239,6 +239,32 @@ impl Destination {
         }
     }
 
+    /// The subdirectories here (common prefixes in a bucket), by name,
+    /// leaving out hidden ones (`.`, `_`: temporaries, exchange data).
+    pub fn list_dirs(&self) -> Result<Vec<String>> {
+        let mut found = match self {
+            Destination::Directory(dir) => {
+                let entries = match std::fs::read_dir(dir) {
+                    Ok(entries) => entries,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+                    Err(e) => return Err(disk_error(dir, e)),
+                };
+                let mut found = Vec::new();
+                for entry in entries {
+                    let entry = entry.map_err(|e| disk_error(dir, e))?;
+                    if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                        found.push(entry.file_name().to_string_lossy().into_owned());
+                    }
+                }
+                found
+            }
+            Destination::Bucket(prefix) => prefix.list_dirs()?,
+        };
+        found.retain(|name| !name.starts_with(['.', '_']));
+        found.sort();
+        Ok(found)
+    }
+
     /// Removes the object `name`; one already gone is not an error.
     pub fn remove(&self, name: &str) -> Result<()> {
         match self {

@@ -595,7 +595,7 @@ fn explain_stages(plan: Arc<dyn ExecutionPlan>) -> Result<String> {
 
 /// The columns a COPY writes: its query's, less the bucket that names files.
 fn without_file_bucket(schema: SchemaRef) -> SchemaRef {
-    file_bucket(&schema).map_or(schema, |(_, written)| written)
+    file_bucket(&schema).map_or(schema, |routing| routing.schema)
 }
 
 /// A directory as COPY targets and table locations name it: `out/x/` = `out/x`.

@@ -85,6 +85,8 @@ pub struct WrittenFile {
 pub struct PartitionNames {
     pub names: Vec<String>,
     pub per_split: bool,
+    /// Files go into subdirectories named by a [`FILE_DIR_COLUMN`].
+    pub by_dir: bool,
 }
 
 /// Names output files after input splits when partition `i` of `plan` reads
@@ -93,15 +95,18 @@ pub struct PartitionNames {
 /// collide either). `extension` is the sink format's (`parquet`).
 pub fn partition_names(plan: &Arc<dyn ExecutionPlan>, split_labels: SplitLabels, extension: &str) -> PartitionNames {
     let count = plan.output_partitioning().partition_count();
+    let by_dir = file_bucket(&plan.schema()).is_some_and(|routing| routing.dir.is_some());
     if let Some(labels) = split_labels_if_partitions_are_splits(plan, count, split_labels) {
         return PartitionNames {
             names: labels.into_iter().map(|l| format!("{l}.{extension}")).collect(),
             per_split: true,
+            by_dir,
         };
     }
     PartitionNames {
         names: (0..count).map(|i| format!("part-{i:05}.{extension}")).collect(),
         per_split: false,
+        by_dir,
     }
 }
 
@@ -165,10 +170,43 @@ pub fn finish_directory(
     current: &[&str],
     format: &dyn SinkFormat,
 ) -> Result<()> {
+    if names.by_dir {
+        return finish_subdirectories(dir, current, format);
+    }
     if !names.per_split {
         remove_stale_files(dir, current, format)?;
     }
     format.finish_directory(dir)
+}
+
+/// [`finish_directory`] for files routed into subdirectories by a
+/// [`FILE_DIR_COLUMN`]: each subdirectory written now, and each one holding
+/// files of this format from an earlier run that this run wrote nothing to
+/// (all of them stale), ends up holding exactly this run's files.
+fn finish_subdirectories(dir: &Destination, current: &[&str], format: &dyn SinkFormat) -> Result<()> {
+    let mut subdirs: BTreeSet<String> = current
+        .iter()
+        .filter_map(|name| name.split_once('/').map(|(subdir, _)| subdir.to_string()))
+        .collect();
+    let extension = format!(".{}", format.extension());
+    for subdir in dir.list_dirs()? {
+        if dir
+            .join(&subdir)
+            .list()?
+            .iter()
+            .any(|(name, _)| name.ends_with(&extension))
+        {
+            subdirs.insert(subdir);
+        }
+    }
+    for subdir in subdirs {
+        let prefix = format!("{subdir}/");
+        let here: Vec<&str> = current.iter().filter_map(|name| name.strip_prefix(&prefix)).collect();
+        let place = dir.join(&subdir);
+        remove_stale_files(&place, &here, format)?;
+        format.finish_directory(&place)?;
+    }
+    Ok(())
 }
 
 /// Writes the partitions `partitions` of `plan`, in parallel, and nothing
@@ -285,16 +323,52 @@ fn is_kept(format: &dyn SinkFormat, dir: &Destination, name: &str) -> Result<boo
 /// silently split file.
 pub const FILE_BUCKET_COLUMN: &str = "file_bucket";
 
-/// The position of the [`FILE_BUCKET_COLUMN`] in `schema`, and the schema
-/// of the files written (every other column) — `None` without one.
-pub fn file_bucket(schema: &SchemaRef) -> Option<(usize, SchemaRef)> {
-    let index = schema.index_of(FILE_BUCKET_COLUMN).ok()?;
-    let kept: Vec<usize> = (0..schema.fields().len()).filter(|&i| i != index).collect();
-    Some((index, Arc::new(schema.project(&kept).expect("indices of this schema"))))
+/// With a [`FILE_BUCKET_COLUMN`], a text column that puts each row's file
+/// in a subdirectory of the target (`train/part-b00003.bin`): one query —
+/// one scan of the dump — writes several datasets (`sql/megatron.sql`'s
+/// train and valid). Values are plain names (letters, digits, `-`, `_`,
+/// `.`; not starting with `.` or `_`); the column is not written.
+pub const FILE_DIR_COLUMN: &str = "file_dir";
+
+/// How a COPY's rows choose their files: by bucket, and perhaps directory.
+#[derive(Debug, Clone)]
+pub struct FileRouting {
+    pub bucket: usize,
+    pub dir: Option<usize>,
+    /// The schema of the files written (every other column).
+    pub schema: SchemaRef,
 }
 
-/// Buckets already written by some partition of one COPY.
-type ClaimedBuckets = Arc<Mutex<BTreeSet<i64>>>;
+/// The routing columns of `schema` — `None` without a [`FILE_BUCKET_COLUMN`].
+pub fn file_bucket(schema: &SchemaRef) -> Option<FileRouting> {
+    let bucket = schema.index_of(FILE_BUCKET_COLUMN).ok()?;
+    let dir = schema.index_of(FILE_DIR_COLUMN).ok();
+    let kept: Vec<usize> = (0..schema.fields().len())
+        .filter(|&i| i != bucket && Some(i) != dir)
+        .collect();
+    Some(FileRouting {
+        bucket,
+        dir,
+        schema: Arc::new(schema.project(&kept).expect("indices of this schema")),
+    })
+}
+
+/// Checks a [`FILE_DIR_COLUMN`] value names one plain subdirectory.
+fn check_dir_name(name: &str) -> Result<()> {
+    let plain = !name.is_empty()
+        && !name.starts_with(['.', '_'])
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if plain {
+        Ok(())
+    } else {
+        exec_err!("{FILE_DIR_COLUMN} {name:?} is not a plain directory name (letters, digits, '-', '_', '.')")
+    }
+}
+
+/// Files (directory, bucket) already written by some partition of one COPY.
+type ClaimedBuckets = Arc<Mutex<BTreeSet<(Option<String>, i64)>>>;
 
 /// Writes partition `partition` of `plan`: into the file `name`, or, with a
 /// [`FILE_BUCKET_COLUMN`], into one file per bucket.
@@ -311,7 +385,7 @@ async fn write_partition(
 ) -> Result<Vec<WrittenFile>> {
     let mut stream = plan.execute(partition, task_ctx)?;
     let schema = stream.schema();
-    let Some((bucket_index, file_schema)) = file_bucket(&schema) else {
+    let Some(routing) = file_bucket(&schema) else {
         let mut file = OpenFile::create(dir, name, format, schema, partition)?;
         while let Some(batch) = stream.next().await {
             file.write(&batch?)?;
@@ -319,57 +393,110 @@ async fn write_partition(
         return Ok(file.commit(dir, name, format, sample)?.into_iter().collect());
     };
     let mut written = Vec::new();
-    let mut current: Option<(i64, String, OpenFile)> = None;
+    // The file being written: its (directory, bucket), place, name, file.
+    let mut current: Option<((Option<String>, i64), Destination, String, OpenFile)> = None;
     let mut seen = BTreeSet::new();
     while let Some(batch) = stream.next().await {
         let batch = batch?;
-        let buckets = arrow::compute::cast(batch.column(bucket_index), &arrow::datatypes::DataType::Int64)?;
+        let buckets = arrow::compute::cast(batch.column(routing.bucket), &arrow::datatypes::DataType::Int64)?;
         let buckets = buckets.as_primitive::<arrow::datatypes::Int64Type>();
         if buckets.null_count() > 0 {
             return exec_err!("{FILE_BUCKET_COLUMN} is null in a row: every row needs the bucket it is written to");
         }
-        let mut data = batch.clone();
-        data.remove_column(bucket_index);
+        let dirs = match routing.dir {
+            Some(index) => {
+                let dirs = arrow::compute::cast(batch.column(index), &arrow::datatypes::DataType::Utf8)?;
+                if dirs.null_count() > 0 {
+                    return exec_err!("{FILE_DIR_COLUMN} is null in a row: every row needs its directory");
+                }
+                Some(dirs)
+            }
+            None => None,
+        };
+        let key_of = |row: usize| -> (Option<String>, i64) {
+            let dir = dirs.as_ref().map(|d| d.as_string::<i32>().value(row).to_string());
+            (dir, buckets.value(row))
+        };
+        let data = batch.project(
+            &(0..batch.num_columns())
+                .filter(|&i| i != routing.bucket && Some(i) != routing.dir)
+                .collect::<Vec<_>>(),
+        )?;
         let mut start = 0;
         while start < batch.num_rows() {
-            let bucket = buckets.value(start);
+            let key = key_of(start);
             let end = (start..batch.num_rows())
-                .find(|&row| buckets.value(row) != bucket)
+                .find(|&row| key_of(row) != key)
                 .unwrap_or(batch.num_rows());
-            if current.as_ref().map(|(b, _, _)| *b) != Some(bucket) {
-                if let Some((_, name, file)) = current.take() {
-                    written.extend(file.commit(dir, &name, format, sample)?);
+            if current.as_ref().map(|(k, ..)| k) != Some(&key) {
+                if let Some((_, place, name, file)) = current.take() {
+                    written.extend(
+                        file.commit(&place, &name, format, sample)?
+                            .map(|f| f.in_subdir(&place, dir)),
+                    );
                 }
+                let (subdir, bucket) = key.clone();
                 if bucket < 0 {
                     return exec_err!("{FILE_BUCKET_COLUMN} {bucket} is negative: buckets name files, from 0");
                 }
-                if !seen.insert(bucket) {
+                if let Some(subdir) = &subdir {
+                    check_dir_name(subdir)?;
+                }
+                let what = match &subdir {
+                    Some(subdir) => format!("{FILE_BUCKET_COLUMN} {bucket} of {FILE_DIR_COLUMN} {subdir}"),
+                    None => format!("{FILE_BUCKET_COLUMN} {bucket}"),
+                };
+                if !seen.insert(key.clone()) {
                     return exec_err!(
-                        "the rows of {FILE_BUCKET_COLUMN} {bucket} are not together in partition {partition}: \
+                        "the rows of {what} are not together in partition {partition}: \
                          order them by the bucket (a window or sort PARTITION BY {FILE_BUCKET_COLUMN})"
                     );
                 }
-                if !claimed.lock().expect("claimed buckets lock").insert(bucket) {
+                if !claimed.lock().expect("claimed buckets lock").insert(key.clone()) {
                     return exec_err!(
-                        "{FILE_BUCKET_COLUMN} {bucket} appears in two partitions: \
+                        "{what} appears in two partitions: \
                          partition the query by the bucket (a window PARTITION BY {FILE_BUCKET_COLUMN})"
                     );
                 }
+                let place = match &subdir {
+                    Some(subdir) => {
+                        let place = dir.join(subdir);
+                        place.prepare()?;
+                        place
+                    }
+                    None => dir.clone(),
+                };
                 let name = format!("part-b{bucket:05}.{}", format.extension());
                 // The encoder is told the bucket, not the plan partition: a
                 // file's bytes must not depend on how the work was divided.
-                let file = OpenFile::create(dir, &name, format, file_schema.clone(), bucket as usize)?;
-                current = Some((bucket, name, file));
+                let file = OpenFile::create(&place, &name, format, routing.schema.clone(), bucket as usize)?;
+                current = Some((key, place, name, file));
             }
-            let (_, _, file) = current.as_mut().expect("opened above");
+            let (_, _, _, file) = current.as_mut().expect("opened above");
             file.write(&data.slice(start, end - start))?;
             start = end;
         }
     }
-    if let Some((_, name, file)) = current.take() {
-        written.extend(file.commit(dir, &name, format, sample)?);
+    if let Some((_, place, name, file)) = current.take() {
+        written.extend(
+            file.commit(&place, &name, format, sample)?
+                .map(|f| f.in_subdir(&place, dir)),
+        );
     }
     Ok(written)
+}
+
+impl WrittenFile {
+    /// Named relative to `target` when written in its subdirectory `place`.
+    fn in_subdir(mut self, place: &Destination, target: &Destination) -> WrittenFile {
+        let (place, target) = (place.location(), target.location());
+        if let Some(subdir) = place.strip_prefix(&target).map(|s| s.trim_start_matches('/')) {
+            if !subdir.is_empty() {
+                self.name = format!("{subdir}/{}", self.name);
+            }
+        }
+        self
+    }
 }
 
 /// One output file being written: its pending objects and encoder.

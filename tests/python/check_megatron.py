@@ -89,6 +89,8 @@ def main():
         listing_weights = {}
         listing = os.path.join(root, part, "data-path.txt")
         words = open(listing).read().split() if os.path.exists(listing) else None
+        if words is None and part == "valid" and not os.path.exists(os.path.join(root, part)):
+            words = []  # no validation share: no valid/ at all
         if words is None:
             failures.append(f"{listing}: missing")
         else:

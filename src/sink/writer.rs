@@ -367,8 +367,11 @@ fn check_dir_name(name: &str) -> Result<()> {
     }
 }
 
-/// Files (directory, bucket) already written by some partition of one COPY.
-type ClaimedBuckets = Arc<Mutex<BTreeSet<(Option<String>, i64)>>>;
+/// Which file a row goes to: its [`FILE_DIR_COLUMN`] (if any) and bucket.
+type FileKey = (Option<String>, i64);
+
+/// Files already written by some partition of one COPY.
+type ClaimedBuckets = Arc<Mutex<BTreeSet<FileKey>>>;
 
 /// Writes partition `partition` of `plan`: into the file `name`, or, with a
 /// [`FILE_BUCKET_COLUMN`], into one file per bucket.
@@ -394,7 +397,7 @@ async fn write_partition(
     };
     let mut written = Vec::new();
     // The file being written: its (directory, bucket), place, name, file.
-    let mut current: Option<((Option<String>, i64), Destination, String, OpenFile)> = None;
+    let mut current: Option<(FileKey, Destination, String, OpenFile)> = None;
     let mut seen = BTreeSet::new();
     while let Some(batch) = stream.next().await {
         let batch = batch?;
@@ -413,7 +416,7 @@ async fn write_partition(
             }
             None => None,
         };
-        let key_of = |row: usize| -> (Option<String>, i64) {
+        let key_of = |row: usize| -> FileKey {
             let dir = dirs.as_ref().map(|d| d.as_string::<i32>().value(row).to_string());
             (dir, buckets.value(row))
         };

@@ -351,6 +351,7 @@ where
             signal.exit_code()
         }
     };
+    crate::destination::settle();
     // Reader threads notice their consumers are gone within a batch; do not
     // wait on a straggler longer than that.
     runtime.shutdown_timeout(Duration::from_secs(5));

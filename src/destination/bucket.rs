@@ -204,15 +204,41 @@ impl Prefix {
         outcome.map_err(|e| request_error(&url, "DELETE", e))
     }
 
-    /// Removes every object under the prefix, at any depth.
+    /// Removes every object under the prefix, at any depth — first
+    /// aborting the uploads its markers name (a killed writer's), so that
+    /// removing a marker never leaves an upload nobody can find.
     pub fn remove_all(&self) -> Result<()> {
         let (store, prefix, url) = (self.store.clone(), ObjectPath::from(self.path.clone()), self.url());
+        let multipart = self.multipart.clone();
         let outcome = io::wait(async move {
             let objects: Vec<ObjectMeta> = store
                 .list(Some(&prefix))
                 .try_collect()
                 .await
                 .map_err(|e| std::io::Error::other(e.to_string()))?;
+            for meta in &objects {
+                let Some(name) = meta
+                    .location
+                    .filename()
+                    .filter(|n| n.starts_with('.') && n.ends_with(UPLOAD_SUFFIX))
+                else {
+                    continue;
+                };
+                let target =
+                    ObjectPath::from_iter(meta.location.parts().take(meta.location.parts().count() - 1).chain(
+                        std::iter::once(object_store::path::PathPart::from(upload_target(name).as_str())),
+                    ));
+                let id = store
+                    .get(&meta.location)
+                    .await
+                    .map_err(|e| std::io::Error::other(e.to_string()))?;
+                let id = id.bytes().await.map_err(|e| std::io::Error::other(e.to_string()))?;
+                let id = String::from_utf8_lossy(&id).trim().to_string();
+                match multipart.abort_multipart(&target, &id).await {
+                    Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+                    Err(e) => return Err(std::io::Error::other(format!("aborting an upload to {target}: {e}"))),
+                }
+            }
             for meta in objects {
                 match store.delete(&meta.location).await {
                     Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
@@ -337,27 +363,64 @@ fn lock_open() -> MutexGuard<'static, BTreeMap<u64, OpenUpload>> {
 }
 
 impl OpenUpload {
+    /// Aborts the upload; its marker goes only once the abort is certain,
+    /// so a failed abort is retried by a later run.
     async fn abort(self) {
-        let _ = self.prefix.multipart.abort_multipart(&self.object, &self.id).await;
-        let marker = self.prefix.object(&self.marker);
-        let _ = self.prefix.store.delete(&marker).await;
+        match self.prefix.multipart.abort_multipart(&self.object, &self.id).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => {
+                let _ = self.prefix.store.delete(&self.prefix.object(&self.marker)).await;
+            }
+            Err(e) => tracing::warn!(
+                upload = %self.prefix.url_of(&self.marker),
+                "could not abort an unfinished upload ({e}); the next run writing here aborts it"
+            ),
+        }
     }
 }
 
-/// Aborts every upload of this process (an interrupted run), waiting at
-/// most a few seconds; returns how many there were.
+/// Aborts started for uploads dropped unfinished (a failed file), which
+/// [`settle_uploads`] waits for before the process exits.
+static ABORTING: Mutex<Vec<JoinHandle<()>>> = Mutex::new(Vec::new());
+/// Set once the run is interrupted: no upload starts any more.
+static DISCARDING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Aborts every upload of this process (an interrupted run) and refuses new
+/// ones, waiting at most a few seconds; returns how many there were.
 pub fn discard_uploads() -> usize {
+    DISCARDING.store(true, Ordering::SeqCst);
     let open = std::mem::take(&mut *lock_open());
     let count = open.len();
-    if count > 0 {
-        let aborts = futures::future::join_all(open.into_values().map(OpenUpload::abort));
-        let _ = io::wait(async move {
-            tokio::time::timeout(Duration::from_secs(10), aborts)
-                .await
-                .map_err(std::io::Error::other)
-        });
+    for upload in open.into_values() {
+        abort_later(upload);
     }
+    settle_uploads();
     count
+}
+
+/// Lets uploads start again (a new run in a process whose earlier run was
+/// interrupted: the Python module).
+pub fn allow_uploads() {
+    DISCARDING.store(false, Ordering::SeqCst);
+}
+
+fn abort_later(upload: OpenUpload) {
+    let handle = io::start(upload.abort());
+    ABORTING.lock().unwrap_or_else(|p| p.into_inner()).push(handle);
+}
+
+/// Waits (at most 10 s) for the aborts of uploads dropped unfinished: call
+/// before the process exits, whatever the outcome, so none is left behind.
+pub fn settle_uploads() {
+    let pending = std::mem::take(&mut *ABORTING.lock().unwrap_or_else(|p| p.into_inner()));
+    if pending.is_empty() {
+        return;
+    }
+    let all = futures::future::join_all(pending);
+    let _ = io::wait(async move {
+        tokio::time::timeout(Duration::from_secs(10), all)
+            .await
+            .map_err(std::io::Error::other)
+    });
 }
 
 /// A multipart upload under way.
@@ -434,8 +497,21 @@ impl Upload {
         Ok(())
     }
 
+    /// An error once the run is being interrupted: its uploads are being
+    /// aborted, and nothing may start, go on or reappear behind them.
+    fn check_not_discarding(&self) -> Result<()> {
+        if DISCARDING.load(Ordering::SeqCst) {
+            return Err(DataFusionError::Execution(format!(
+                "{}: not written, the run is being interrupted",
+                self.url()
+            )));
+        }
+        Ok(())
+    }
+
     fn start(&mut self) -> Result<&mut Started> {
         if self.started.is_none() {
+            self.check_not_discarding()?;
             let (multipart, object) = (self.prefix.multipart.clone(), self.prefix.object(&self.name));
             let id = io::wait(async move {
                 multipart
@@ -454,13 +530,15 @@ impl Upload {
                     marker: marker.clone(),
                 },
             );
-            self.prefix.put(&marker, id.clone().into_bytes(), PutMode::Overwrite)?;
+            // Started before its marker is written: if that fails, the
+            // upload is aborted as this one is dropped.
             self.started = Some(Started {
-                id,
-                marker,
+                id: id.clone(),
+                marker: marker.clone(),
                 parts: Vec::new(),
                 in_flight: None,
             });
+            self.prefix.put(&marker, id.into_bytes(), PutMode::Overwrite)?;
         }
         Ok(self.started.as_mut().expect("started above"))
     }
@@ -469,7 +547,22 @@ impl Upload {
         let url = self.url();
         self.sent += part.len() as u64;
         let (multipart, object) = (self.prefix.multipart.clone(), self.prefix.object(&self.name));
+        self.check_not_discarding()?;
+        let newly = self.started.is_none();
         let started = self.start()?;
+        if !newly {
+            // The marker's time says the upload is alive: a long upload
+            // (over an hour) is never aborted by another run as abandoned.
+            let (marker, id) = (started.marker.clone(), started.id.clone());
+            self.prefix.put(&marker, id.into_bytes(), PutMode::Overwrite)?;
+            if DISCARDING.load(Ordering::SeqCst) {
+                // Interrupted meanwhile: its abort may have removed the
+                // marker before this rewrite; nothing may stay behind.
+                let _ = self.prefix.remove(&marker);
+                self.check_not_discarding()?;
+            }
+        }
+        let started = self.started.as_mut().expect("started above");
         if let Some(previous) = started.in_flight.take() {
             let id = io::join(previous).map_err(|e| request_error(&url, "uploading a part", e))?;
             started.parts.push(id);
@@ -486,6 +579,7 @@ impl Upload {
 
     /// Sends what is left and makes the object appear; returns its size.
     pub fn commit(mut self) -> Result<u64> {
+        self.check_not_discarding()?;
         // An encoder that writes at its end (a Parquet row group, Megatron's
         // index) leaves more than a part: it goes up in parts too.
         self.send_full_parts()?;
@@ -527,7 +621,11 @@ impl Upload {
         lock_open().remove(&self.key);
         self.done = true;
         super::COMMITTED.fetch_add(1, Ordering::Relaxed);
-        self.prefix.remove(&started.marker)?;
+        if let Err(e) = self.prefix.remove(&started.marker) {
+            // The object is complete; a later run removes the marker (its
+            // abort of a completed upload finds nothing).
+            tracing::warn!("{e}");
+        }
         Ok(self.sent)
     }
 }
@@ -542,7 +640,7 @@ impl Drop for Upload {
                 in_flight.abort();
             }
             if let Some(open) = lock_open().remove(&self.key) {
-                io::spawn(open.abort());
+                abort_later(open);
             }
         }
     }

@@ -75,7 +75,11 @@ impl Destination {
             store,
             multipart,
             root: format!("{}://{}", url.scheme(), url.host_str().unwrap_or_default()),
-            path: url.path().trim_matches('/').to_string(),
+            // Object names as the bucket holds them: `my%20dir` is `my dir`.
+            path: percent_encoding::percent_decode_str(url.path())
+                .decode_utf8_lossy()
+                .trim_matches('/')
+                .to_string(),
         }))
     }
 
@@ -156,16 +160,27 @@ impl Destination {
     pub fn put_new(&self, name: &str, bytes: Vec<u8>) -> Result<bool> {
         match self {
             Destination::Directory(dir) => {
+                // Written whole under a temporary name, then linked to its
+                // name — which fails if the name exists: nobody ever reads
+                // a claim before its content.
                 std::fs::create_dir_all(dir).map_err(|e| disk_error(dir, e))?;
+                let temporary = dir.join(format!(".{name}.{}.new", owner()));
+                std::fs::write(&temporary, &bytes).map_err(|e| disk_error(&temporary, e))?;
                 let path = dir.join(name);
-                let created = std::fs::OpenOptions::new().write(true).create_new(true).open(&path);
-                match created {
-                    Ok(mut file) => {
-                        file.write_all(&bytes).map_err(|e| disk_error(&path, e))?;
-                        Ok(true)
-                    }
+                let linked = std::fs::hard_link(&temporary, &path);
+                let _ = std::fs::remove_file(&temporary);
+                match linked {
+                    Ok(()) => Ok(true),
                     Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
-                    Err(e) => Err(disk_error(&path, e)),
+                    // A file system without hard links: create-new, then write.
+                    Err(_) => match std::fs::OpenOptions::new().write(true).create_new(true).open(&path) {
+                        Ok(mut file) => {
+                            file.write_all(&bytes).map_err(|e| disk_error(&path, e))?;
+                            Ok(true)
+                        }
+                        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+                        Err(e) => Err(disk_error(&path, e)),
+                    },
                 }
             }
             Destination::Bucket(prefix) => prefix.put(name, bytes, PutMode::Create),
@@ -340,10 +355,16 @@ pub enum PendingObject {
 impl PendingObject {
     /// A writer of the object's bytes (flush it before commit).
     pub fn writer(&self) -> Result<SinkWriter> {
+        self.writer_with_capacity(1 << 20)
+    }
+
+    /// [`PendingObject::writer`] buffering `capacity` bytes for a file
+    /// (many files open at once want small buffers).
+    pub fn writer_with_capacity(&self, capacity: usize) -> Result<SinkWriter> {
         Ok(match self {
             PendingObject::File(file) => {
                 let clone = file.file.try_clone().map_err(|e| disk_error(&file.path, e))?;
-                Box::new(BufWriter::with_capacity(1 << 20, clone))
+                Box::new(BufWriter::with_capacity(capacity, clone))
             }
             PendingObject::Upload(upload) => Box::new(upload.writer()),
         })
@@ -383,6 +404,18 @@ static COMMITTED: AtomicU64 = AtomicU64::new(0);
 pub fn discard_all() -> (u64, usize) {
     let discarded = directory::discard_files() + bucket::discard_uploads();
     (COMMITTED.load(Ordering::Relaxed), discarded)
+}
+
+/// Lets a new run write to buckets after an interrupted one (uploads are
+/// refused from [`discard_all`] on, so none starts while a run stops).
+pub fn begin_run() {
+    bucket::allow_uploads();
+}
+
+/// Waits for the aborts of uploads this process dropped unfinished (a file
+/// that failed): call before exiting, so no unfinished upload is left.
+pub fn settle() {
+    bucket::settle_uploads();
 }
 
 /// A local file operation's error: the path, and that it was the disk.

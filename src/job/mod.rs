@@ -117,6 +117,7 @@ struct RunOutcome {
 
 impl Job {
     pub fn new(config: JobConfig) -> Result<Self> {
+        crate::destination::begin_run();
         let mut splits = discover_splits_with(&config.inputs, config.allow_incomplete, config.retry)?;
         // The same division with or without --shard: a sharded run reads the
         // splits of one unsharded run (large files are divided by size).

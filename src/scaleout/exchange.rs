@@ -43,6 +43,10 @@ use futures::StreamExt;
 
 use crate::destination::{Destination, PendingObject, SinkWriter};
 
+/// Where in a stage's directory its task board is (apart from its exchange
+/// files, so that looking at the board lists only claims and done markers).
+pub const BOARD_DIR: &str = "board";
+
 /// How a stage's output is divided among the partitions that read it.
 #[derive(Debug, Clone)]
 pub enum ExchangeKind {
@@ -174,7 +178,7 @@ impl ExchangeFile {
             }
             _ => {
                 let object = dir.create(name)?;
-                let writer = object.writer()?;
+                let writer = object.writer_with_capacity(buffer)?;
                 (Pending::Object(object), writer)
             }
         };
@@ -265,46 +269,52 @@ impl ExchangeReaderExec {
     /// plan (its key) over this task count: exchange data of another plan,
     /// input division or task count is never read, whatever the timing.
     fn verify(&self) -> Result<()> {
-        let outcome = self.verified.get_or_init(|| {
-            let done: Vec<String> = self
-                .dir
-                .list()
-                .map_err(|e| e.to_string())?
-                .into_iter()
-                .map(|(name, _)| name)
-                .filter(|name| name.starts_with('t') && name.ends_with(".done"))
-                .collect();
-            if done.len() != self.map_tasks {
-                return Err(format!(
-                    "{} map tasks done, this plan has {}",
-                    done.len(),
-                    self.map_tasks
-                ));
-            }
-            for task in 0..self.map_tasks {
-                let name = format!("t{task:05}.done");
-                let text = self
-                    .dir
-                    .get(&name)
-                    .map_err(|e| e.to_string())?
-                    .ok_or_else(|| format!("map task {task} is not done"))?;
-                let output: MapOutput =
-                    serde_json::from_slice(&text).map_err(|e| format!("{name}: not a done marker: {e}"))?;
-                if output.stage != self.key || output.tasks != self.map_tasks {
-                    return Err(format!(
-                        "map task {task} ran stage {} of {} tasks, this plan's is {} of {}",
-                        output.stage, output.tasks, self.key, self.map_tasks
-                    ));
-                }
-            }
-            Ok(())
-        });
+        let outcome = match self.verified.get() {
+            Some(outcome) => outcome,
+            // A storage error is returned as it is, not remembered: only a
+            // definite answer is.
+            None => self.verified.get_or_init({
+                let checked = self.check_map_outputs()?;
+                || checked
+            }),
+        };
         outcome.clone().map_err(|why| {
             DataFusionError::Execution(format!(
                 "exchange data in {} is not this plan's ({why}); remove it and run again",
                 self.dir.location()
             ))
         })
+    }
+
+    /// Reads the stage's done markers (on its board): `Err(why)` when they
+    /// are not exactly this plan's tasks.
+    fn check_map_outputs(&self) -> Result<std::result::Result<(), String>> {
+        let board = self.dir.join(BOARD_DIR);
+        let done = board
+            .list()?
+            .into_iter()
+            .filter(|(name, _)| name.starts_with('t') && name.ends_with(".done"))
+            .count();
+        if done != self.map_tasks {
+            return Ok(Err(format!("{done} map tasks done, this plan has {}", self.map_tasks)));
+        }
+        for task in 0..self.map_tasks {
+            let name = format!("t{task:05}.done");
+            let Some(text) = board.get(&name)? else {
+                return Ok(Err(format!("map task {task} is not done")));
+            };
+            let output: MapOutput = match serde_json::from_slice(&text) {
+                Ok(output) => output,
+                Err(e) => return Ok(Err(format!("{name}: not a done marker: {e}"))),
+            };
+            if output.stage != self.key || output.tasks != self.map_tasks {
+                return Ok(Err(format!(
+                    "map task {task} ran stage {} of {} tasks, this plan's is {} of {}",
+                    output.stage, output.tasks, self.key, self.map_tasks
+                )));
+            }
+        }
+        Ok(Ok(()))
     }
 
     /// The files partition `partition` reads, in order.

@@ -106,7 +106,7 @@ impl ScaleOut {
             let started = Instant::now();
             let what = format!("{label}, stage {} of {}", stage.id + 1, staged.stages.len() + 1);
             let board = Board::new(
-                stage.dir.clone(),
+                stage.dir.join(exchange::BOARD_DIR),
                 what.clone(),
                 owners(&stage.plan),
                 self.shard,

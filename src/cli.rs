@@ -324,10 +324,18 @@ where
             return 1;
         }
     };
+    // The command runs as a task of its own: a storage call it blocks on
+    // (retrying for minutes) must not keep this select from seeing a signal
+    // — Kubernetes SIGKILLs 30 s after SIGTERM.
     let outcome = runtime.block_on(async {
+        let mut command = tokio::spawn(run_command(cli.command));
         tokio::select! {
-            outcome = run_command(cli.command) => Ok(outcome),
-            Ok(signal) = interrupted => Err(signal),
+            outcome = &mut command => Ok(outcome.unwrap_or_else(|e| Err(anyhow::anyhow!("the run failed: {e}")))),
+            Ok(signal) = interrupted => {
+                // No new work starts: the run is dropped at its next await.
+                command.abort();
+                Err(signal)
+            }
         }
     });
     let code = match outcome {

@@ -62,6 +62,8 @@ pub struct Prefix {
     pub root: String,
     /// The prefix inside the bucket (no leading or trailing `/`).
     pub path: String,
+    /// How streamed reads ride out faults (`--max-retries`, `--read-timeout`).
+    pub retry: crate::source::storage::RetryOptions,
 }
 
 impl std::fmt::Debug for Prefix {

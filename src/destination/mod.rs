@@ -74,6 +74,7 @@ impl Destination {
         Ok(Destination::Bucket(Prefix {
             store,
             multipart,
+            retry,
             root: format!("{}://{}", url.scheme(), url.host_str().unwrap_or_default()),
             // Object names as the bucket holds them: `my%20dir` is `my dir`.
             path: percent_encoding::percent_decode_str(url.path())
@@ -319,9 +320,9 @@ impl Destination {
                     location: object_store::path::Path::from(joined.path.clone()),
                     url: joined.url(),
                     size,
-                    retry: RetryOptions::default(),
+                    retry: prefix.retry,
                 };
-                let reader = ResumableReader::open(&object, 0, RetryOptions::default())
+                let reader = ResumableReader::open(&object, 0, prefix.retry)
                     .map_err(|e| DataFusionError::Execution(format!("{}: {e}", joined.url())))?;
                 Ok(Box::new(std::io::BufReader::with_capacity(1 << 20, reader)))
             }

@@ -148,7 +148,7 @@ pub async fn write_map_task(
 enum Pending {
     /// Straight to its place (a directory; a bucket without `--spill-dir`,
     /// a part at a time).
-    Object(PendingObject),
+    Object(Box<PendingObject>),
     /// A bucket: staged in a spill file, uploaded at commit — a map task
     /// writes many files at once, and holding a part of each in memory
     /// would cost 8 MiB per reduce partition.
@@ -179,7 +179,7 @@ impl ExchangeFile {
             _ => {
                 let object = dir.create(name)?;
                 let writer = object.writer_with_capacity(buffer)?;
-                (Pending::Object(object), writer)
+                (Pending::Object(Box::new(object)), writer)
             }
         };
         let options = IpcWriteOptions::default().try_with_compression(Some(CompressionType::LZ4_FRAME))?;

@@ -120,6 +120,12 @@ fn total_ram() -> Option<u64> {
 /// writable, and is not the container's root filesystem. Logs free space.
 pub fn check_spill_dirs(dirs: &[PathBuf]) -> Result<()> {
     for dir in dirs {
+        if dir.to_string_lossy().contains("://") {
+            bail!(
+                "--spill-dir {}: spill goes to a local directory (a mounted volume), not to a URL",
+                dir.display()
+            );
+        }
         let meta = std::fs::metadata(dir).with_context(|| {
             format!(
                 "--spill-dir {}: does not exist (mount a volume there or create the directory)",

@@ -17,6 +17,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use common::compare::{assert_same_output, contents};
+use common::k8s::{container_env, job_container_of, local_args};
 use common::servers::{free_port, start_with_env, Server};
 use common::*;
 
@@ -413,56 +414,22 @@ fn the_bucket_overlays_pods_share_only_the_bucket_and_write_one_run() {
                  s3.upload_file(path, 'dumps', os.path.relpath(path, root))",
         &[repo_root().join("data/samples").to_str().unwrap()],
     );
-    let rendered = Command::new(python())
-        .args([
-            repo_root().join("k8s/check.py").to_str().unwrap(),
-            "--job-command",
-            "overlays/bucket",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        rendered.status.success(),
-        "{}",
-        String::from_utf8_lossy(&rendered.stderr)
-    );
-    let container: serde_json::Value = serde_json::from_slice(&rendered.stdout).unwrap();
+    let container = job_container_of("overlays/bucket");
     let mounts = container["mounts"].as_object().unwrap();
     assert!(
         mounts.keys().all(|m| m == "/sql" || m == "/spill"),
         "pods mount more than their SQL and spill: {mounts:?}"
     );
-    let mut env: Vec<(String, String)> = container["env"]
-        .as_object()
-        .unwrap()
-        .iter()
-        .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
-        .collect();
-    for (name, value) in &mut env {
-        match name.as_str() {
-            "DUMP_URL" => *value = "s3://dumps/cirrus_search_index/20261115/".into(),
-            "OUTPUT_URL" => *value = "s3://out/k8s".into(),
-            _ => {}
-        }
-    }
+    let mut env = container_env(&container);
+    env.insert("DUMP_URL".into(), "s3://dumps/cirrus_search_index/20261115/".into());
+    env.insert("OUTPUT_URL".into(), "s3://out/k8s".into());
     let root = scratch("bucket-k8s");
-    let pod_args = |spill: &Path| -> Vec<String> {
-        container["args"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|arg| {
-                let mut arg = arg.as_str().unwrap().to_string();
-                for (name, value) in &env {
-                    arg = arg.replace(&format!("$({name})"), value);
-                }
-                arg = arg.replace("/sql/", &format!("{}/", repo_root().join("sql").display()));
-                if arg == "/spill" {
-                    arg = spill.display().to_string();
-                }
-                arg
-            })
-            .collect()
+    let pod_args = |spill: &Path| {
+        local_args(
+            &container,
+            &env,
+            &[("/sql", repo_root().join("sql")), ("/spill", spill.to_path_buf())],
+        )
     };
     let completions = container["completions"].as_u64().unwrap();
     let pods: Vec<Child> = (0..completions)

@@ -4,10 +4,10 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use common::k8s::{container_env, job_container_of, local_args};
 use common::*;
 
 #[test]
@@ -21,26 +21,6 @@ fn job_container() -> serde_json::Value {
     job_container_of("")
 }
 
-/// The Job's container as the kustomization in `k8s/DIR` renders it.
-fn job_container_of(dir: &str) -> serde_json::Value {
-    let out = Command::new(python())
-        .args([repo_root().join("k8s/check.py").to_str().unwrap(), "--job-command", dir])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
-/// The container's literal environment variables.
-fn container_env(container: &serde_json::Value) -> BTreeMap<String, String> {
-    container["env"]
-        .as_object()
-        .unwrap()
-        .iter()
-        .filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_string())))
-        .collect()
-}
-
 /// The pod's volumes as local directories (`/sql` is the repository's `sql/`).
 fn pod_mounts(dumps: &Path, output: &Path, spill: &Path) -> Vec<(&'static str, PathBuf)> {
     vec![
@@ -49,32 +29,6 @@ fn pod_mounts(dumps: &Path, output: &Path, spill: &Path) -> Vec<(&'static str, P
         ("/spill", spill.to_path_buf()),
         ("/sql", repo_root().join("sql")),
     ]
-}
-
-/// Expands `$(VAR)` as Kubernetes does and maps the pod's mount paths to
-/// local directories.
-fn local_args(
-    container: &serde_json::Value,
-    env: &BTreeMap<String, String>,
-    mounts: &[(&str, PathBuf)],
-) -> Vec<String> {
-    container["args"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|arg| {
-            let mut arg = arg.as_str().unwrap().to_string();
-            for (name, value) in env {
-                arg = arg.replace(&format!("$({name})"), value);
-            }
-            for (pod_path, local) in mounts {
-                if let Some(rest) = arg.strip_prefix(pod_path) {
-                    arg = format!("{}{rest}", local.display());
-                }
-            }
-            arg
-        })
-        .collect()
 }
 
 #[test]

@@ -30,7 +30,7 @@ use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload}
 use tokio::task::JoinHandle;
 
 use super::owner::{is_abandoned, owner};
-use super::ObjectInfo;
+use super::{Listing, ObjectInfo};
 use crate::source::storage::remote::io;
 
 /// The size of every part but the last: S3 and GCS need at least 5 MiB,
@@ -159,38 +159,26 @@ impl Prefix {
         outcome.map_err(|e| request_error(&url, "HEAD", e))
     }
 
-    /// The objects directly under the prefix (one LIST, paged by the store).
-    pub fn list(&self) -> Result<Vec<(String, ObjectInfo)>> {
+    /// What is directly under the prefix (one LIST, paged by the store).
+    pub fn listing(&self) -> Result<Listing> {
         let (store, prefix, url) = (self.store.clone(), ObjectPath::from(self.path.clone()), self.url());
         let outcome = io::wait(async move {
             let listed = store
                 .list_with_delimiter(Some(&prefix))
                 .await
                 .map_err(|e| std::io::Error::other(e.to_string()))?;
-            let found: Vec<(String, ObjectInfo)> = listed
-                .objects
-                .iter()
-                .filter_map(|meta| Some((meta.location.filename()?.to_string(), info(meta))))
-                .collect();
-            Ok::<_, std::io::Error>(found)
-        });
-        outcome.map_err(|e| request_error(&url, "LIST", e))
-    }
-
-    /// The names of the "directories" directly under the prefix.
-    pub fn list_dirs(&self) -> Result<Vec<String>> {
-        let (store, prefix, url) = (self.store.clone(), ObjectPath::from(self.path.clone()), self.url());
-        let outcome = io::wait(async move {
-            let listed = store
-                .list_with_delimiter(Some(&prefix))
-                .await
-                .map_err(|e| std::io::Error::other(e.to_string()))?;
-            let found: Vec<String> = listed
-                .common_prefixes
-                .iter()
-                .filter_map(|path| Some(path.filename()?.to_string()))
-                .collect();
-            Ok::<_, std::io::Error>(found)
+            Ok::<_, std::io::Error>(Listing {
+                files: listed
+                    .objects
+                    .iter()
+                    .filter_map(|meta| Some((meta.location.filename()?.to_string(), info(meta))))
+                    .collect(),
+                dirs: listed
+                    .common_prefixes
+                    .iter()
+                    .filter_map(|path| Some(path.filename()?.to_string()))
+                    .collect(),
+            })
         });
         outcome.map_err(|e| request_error(&url, "LIST", e))
     }
@@ -256,7 +244,7 @@ impl Prefix {
     /// says which uploads of live writers are in progress.
     pub fn remove_leftovers(&self) -> Result<()> {
         let mut others = Vec::new();
-        for (name, info) in self.list()? {
+        for (name, info) in self.listing()?.files {
             if !name.starts_with('.') || !name.ends_with(UPLOAD_SUFFIX) {
                 continue;
             }

@@ -54,6 +54,13 @@ pub struct ObjectInfo {
     pub version: String,
 }
 
+/// What a place holds directly.
+#[derive(Debug, Default)]
+pub struct Listing {
+    pub files: Vec<(String, ObjectInfo)>,
+    pub dirs: Vec<String>,
+}
+
 /// Schemes of buckets that output can go to.
 const BUCKET_SCHEMES: [&str; 6] = ["s3", "gs", "az", "abfs", "abfss", "azure"];
 
@@ -230,55 +237,47 @@ impl Destination {
         }
     }
 
-    /// The objects directly here (not in subdirectories), by name; nothing
-    /// when the place does not exist yet.
-    pub fn list(&self) -> Result<Vec<(String, ObjectInfo)>> {
-        match self {
+    /// What is directly here: objects and subdirectories (common prefixes
+    /// in a bucket), by name; nothing when the place does not exist yet.
+    pub fn listing(&self) -> Result<Listing> {
+        let mut listing = match self {
             Destination::Directory(dir) => {
                 let entries = match std::fs::read_dir(dir) {
                     Ok(entries) => entries,
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Listing::default()),
                     Err(e) => return Err(disk_error(dir, e)),
                 };
-                let mut found = Vec::new();
+                let mut listing = Listing::default();
                 for entry in entries {
                     let entry = entry.map_err(|e| disk_error(dir, e))?;
                     let Ok(meta) = entry.metadata() else { continue };
+                    let name = entry.file_name().to_string_lossy().into_owned();
                     if meta.is_file() {
-                        found.push((entry.file_name().to_string_lossy().into_owned(), file_info(&meta)));
+                        listing.files.push((name, file_info(&meta)));
+                    } else if meta.is_dir() {
+                        listing.dirs.push(name);
                     }
                 }
-                found.sort_by(|a, b| a.0.cmp(&b.0));
-                Ok(found)
+                listing
             }
-            Destination::Bucket(prefix) => prefix.list(),
-        }
+            Destination::Bucket(prefix) => prefix.listing()?,
+        };
+        listing.files.sort_by(|a, b| a.0.cmp(&b.0));
+        listing.dirs.sort();
+        Ok(listing)
     }
 
-    /// The subdirectories here (common prefixes in a bucket), by name,
-    /// leaving out hidden ones (`.`, `_`: temporaries, exchange data).
+    /// The objects directly here (not in subdirectories), by name.
+    pub fn list(&self) -> Result<Vec<(String, ObjectInfo)>> {
+        Ok(self.listing()?.files)
+    }
+
+    /// The subdirectories here, by name, leaving out hidden ones (`.`, `_`:
+    /// temporaries, exchange data).
     pub fn list_dirs(&self) -> Result<Vec<String>> {
-        let mut found = match self {
-            Destination::Directory(dir) => {
-                let entries = match std::fs::read_dir(dir) {
-                    Ok(entries) => entries,
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-                    Err(e) => return Err(disk_error(dir, e)),
-                };
-                let mut found = Vec::new();
-                for entry in entries {
-                    let entry = entry.map_err(|e| disk_error(dir, e))?;
-                    if entry.file_type().is_ok_and(|t| t.is_dir()) {
-                        found.push(entry.file_name().to_string_lossy().into_owned());
-                    }
-                }
-                found
-            }
-            Destination::Bucket(prefix) => prefix.list_dirs()?,
-        };
-        found.retain(|name| !name.starts_with(['.', '_']));
-        found.sort();
-        Ok(found)
+        let mut dirs = self.listing()?.dirs;
+        dirs.retain(|name| !name.starts_with(['.', '_']));
+        Ok(dirs)
     }
 
     /// Removes the object `name`; one already gone is not an error.

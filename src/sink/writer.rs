@@ -396,9 +396,10 @@ async fn write_partition(
         return Ok(file.commit(dir, name, format, sample)?.into_iter().collect());
     };
     let mut written = Vec::new();
-    // The file being written: its (directory, bucket), place, name, file.
-    let mut current: Option<(FileKey, Destination, String, OpenFile)> = None;
+    let mut current: Option<RoutedFile> = None;
     let mut seen = BTreeSet::new();
+    // Subdirectories made ready (leftovers of dead writers removed) once each.
+    let mut prepared = BTreeSet::new();
     while let Some(batch) = stream.next().await {
         let batch = batch?;
         let buckets = arrow::compute::cast(batch.column(routing.bucket), &arrow::datatypes::DataType::Int64)?;
@@ -416,10 +417,9 @@ async fn write_partition(
             }
             None => None,
         };
-        let key_of = |row: usize| -> FileKey {
-            let dir = dirs.as_ref().map(|d| d.as_string::<i32>().value(row).to_string());
-            (dir, buckets.value(row))
-        };
+        let dirs = dirs.as_ref().map(|d| d.as_string::<i32>());
+        // Borrowed from the batch: no allocation per row.
+        let key_of = |row: usize| (dirs.map(|d| d.value(row)), buckets.value(row));
         let data = batch.project(
             &(0..batch.num_columns())
                 .filter(|&i| i != routing.bucket && Some(i) != routing.dir)
@@ -427,26 +427,26 @@ async fn write_partition(
         )?;
         let mut start = 0;
         while start < batch.num_rows() {
-            let key = key_of(start);
+            let (subdir, bucket) = key_of(start);
             let end = (start..batch.num_rows())
-                .find(|&row| key_of(row) != key)
+                .find(|&row| key_of(row) != (subdir, bucket))
                 .unwrap_or(batch.num_rows());
-            if current.as_ref().map(|(k, ..)| k) != Some(&key) {
-                if let Some((_, place, name, file)) = current.take() {
-                    written.extend(
-                        file.commit(&place, &name, format, sample)?
-                            .map(|f| f.in_subdir(&place, dir)),
-                    );
+            let same_file = current
+                .as_ref()
+                .is_some_and(|c| c.key.0.as_deref() == subdir && c.key.1 == bucket);
+            if !same_file {
+                if let Some(done) = current.take() {
+                    written.extend(done.commit(format, sample)?);
                 }
-                let (subdir, bucket) = key.clone();
+                let key: FileKey = (subdir.map(str::to_string), bucket);
                 if bucket < 0 {
                     return exec_err!("{FILE_BUCKET_COLUMN} {bucket} is negative: buckets name files, from 0");
                 }
-                if let Some(subdir) = &subdir {
-                    check_dir_name(subdir)?;
-                }
-                let what = match &subdir {
-                    Some(subdir) => format!("{FILE_BUCKET_COLUMN} {bucket} of {FILE_DIR_COLUMN} {subdir}"),
+                let what = match subdir {
+                    Some(subdir) => {
+                        check_dir_name(subdir)?;
+                        format!("{FILE_BUCKET_COLUMN} {bucket} of {FILE_DIR_COLUMN} {subdir}")
+                    }
                     None => format!("{FILE_BUCKET_COLUMN} {bucket}"),
                 };
                 if !seen.insert(key.clone()) {
@@ -461,10 +461,12 @@ async fn write_partition(
                          partition the query by the bucket (a window PARTITION BY {FILE_BUCKET_COLUMN})"
                     );
                 }
-                let place = match &subdir {
+                let place = match subdir {
                     Some(subdir) => {
                         let place = dir.join(subdir);
-                        place.prepare()?;
+                        if prepared.insert(subdir.to_string()) {
+                            place.prepare()?;
+                        }
                         place
                     }
                     None => dir.clone(),
@@ -473,32 +475,40 @@ async fn write_partition(
                 // The encoder is told the bucket, not the plan partition: a
                 // file's bytes must not depend on how the work was divided.
                 let file = OpenFile::create(&place, &name, format, routing.schema.clone(), bucket as usize)?;
-                current = Some((key, place, name, file));
+                current = Some(RoutedFile { key, place, name, file });
             }
-            let (_, _, _, file) = current.as_mut().expect("opened above");
-            file.write(&data.slice(start, end - start))?;
+            let routed = current.as_mut().expect("opened above");
+            routed.file.write(&data.slice(start, end - start))?;
             start = end;
         }
     }
-    if let Some((_, place, name, file)) = current.take() {
-        written.extend(
-            file.commit(&place, &name, format, sample)?
-                .map(|f| f.in_subdir(&place, dir)),
-        );
+    if let Some(done) = current.take() {
+        written.extend(done.commit(format, sample)?);
     }
     Ok(written)
 }
 
-impl WrittenFile {
-    /// Named relative to `target` when written in its subdirectory `place`.
-    fn in_subdir(mut self, place: &Destination, target: &Destination) -> WrittenFile {
-        let (place, target) = (place.location(), target.location());
-        if let Some(subdir) = place.strip_prefix(&target).map(|s| s.trim_start_matches('/')) {
-            if !subdir.is_empty() {
-                self.name = format!("{subdir}/{}", self.name);
-            }
-        }
-        self
+/// The file a [`FILE_BUCKET_COLUMN`] (and [`FILE_DIR_COLUMN`]) routes rows to.
+struct RoutedFile {
+    key: FileKey,
+    place: Destination,
+    name: String,
+    file: OpenFile,
+}
+
+impl RoutedFile {
+    /// Commits it; its name is relative to the COPY's target (`train/part-b00003.bin`).
+    fn commit(self, format: &dyn SinkFormat, sample: bool) -> Result<Option<WrittenFile>> {
+        let subdir = self.key.0;
+        Ok(self
+            .file
+            .commit(&self.place, &self.name, format, sample)?
+            .map(|mut written| {
+                if let Some(subdir) = subdir {
+                    written.name = format!("{subdir}/{}", written.name);
+                }
+                written
+            }))
     }
 }
 

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod compare;
+pub mod k8s;
 pub mod servers;
 
 use std::fs::File;

@@ -3,19 +3,23 @@
 //! The host hands in command-line arguments, which the command line's own
 //! clap definitions parse (the same flags, defaults and checks), and gets
 //! the same job: a SQL file's run and its summary, or a query's rows as a
-//! stream of Arrow IPC messages, pulled one batch at a time. The host owns
+//! stream of Arrow IPC messages, pulled one batch at a time. For engines
+//! that schedule the work themselves (Ray, Spark): the input's splits as
+//! descriptors, one split's per-page query, and the tokenizer functions
+//! over an Arrow column. The host owns
 //! signals — Python runs its own handlers — and passes an interruption in.
 //! Nothing here duplicates the job's logic.
 
+use std::collections::HashMap;
 use std::ffi::OsString;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
-use std::sync::OnceLock;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use anyhow::{anyhow, bail, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use clap::{ArgAction, CommandFactory, Parser};
 use datafusion::arrow::array::RecordBatch;
-use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::datatypes::{Field, Schema, SchemaRef};
 use datafusion::execution::SendableRecordBatchStream;
 use futures::StreamExt;
 use tokio::runtime::Runtime;
@@ -23,8 +27,11 @@ use tokio::sync::oneshot;
 
 use crate::cli::{Cli, Command, UsageError};
 pub use crate::interrupt::Interruption;
-use crate::job::Job;
+use crate::job::{Job, JobConfig};
 use crate::progress::ProgressMode;
+use crate::source::stats::ReadStats;
+use crate::source::storage::SplitDescriptor;
+use crate::tokenizer::{tokenize_array, TokenizerBackend, TokenizerSet};
 
 /// One runtime for every query and run of the process.
 fn runtime() -> Result<&'static Runtime> {
@@ -197,6 +204,18 @@ pub fn start_query(args: Vec<String>) -> Result<QueryStream> {
 }
 
 impl QueryStream {
+    /// What the reader has read and skipped so far, as JSON: `pages`,
+    /// `bad_records` and `bad_records_by_kind`.
+    pub fn read_report(&self) -> String {
+        let stats = self._job.read_stats();
+        serde_json::json!({
+            "pages": ReadStats::get(&stats.pages_emitted),
+            "bad_records": stats.bad_total(),
+            "bad_records_by_kind": stats.bad_by_kind(),
+        })
+        .to_string()
+    }
+
     /// The schema, as an Arrow IPC stream without batches.
     pub fn schema_ipc(&self) -> Result<Vec<u8>> {
         ipc_stream(&self.schema, None)
@@ -214,6 +233,133 @@ impl QueryStream {
             }
         }
     }
+}
+
+/// The job configuration of command-line flags alone (no query, no SQL file).
+fn job_config_of_flags(flags: Vec<String>) -> Result<JobConfig> {
+    // `wikitok sql` with a query that is never run: the same clap parsing,
+    // defaults and checks as the command line.
+    let args = std::iter::once("SELECT 1".to_string()).chain(flags).collect();
+    let Command::Sql(args) = parse("sql", args)? else {
+        bail!("not a query");
+    };
+    args.job.job_config()
+}
+
+/// The input's splits (`flags` as for `wikitok sql`, without a query),
+/// divided as the command line divides them with the same flags: a JSON
+/// array of [`SplitDescriptor`]s, in the command line's partition order.
+pub fn list_splits(flags: Vec<String>) -> Result<String> {
+    init_logging();
+    let config = job_config_of_flags(flags)?;
+    let (splits, family) = runtime()?.block_on(async { Job::input_splits(&config) })?;
+    let described: Vec<SplitDescriptor> = splits
+        .iter()
+        .enumerate()
+        .map(|(index, split)| SplitDescriptor::of_split(split, family, index, splits.len()))
+        .collect();
+    Ok(serde_json::to_string(&described)?)
+}
+
+/// Starts a per-page query over one split (`split` a descriptor's JSON from
+/// [`list_splits`]; `args` as for `wikitok sql`): its rows in the split's
+/// order, one batch at a time; [`QueryStream::read_report`] says what was
+/// read and skipped once they are all out.
+pub fn start_split_query(split: &str, args: Vec<String>) -> Result<QueryStream> {
+    let (descriptor, query, config) = split_query_args(split, args)?;
+    runtime()?.block_on(async {
+        let job = Job::for_split(config, &descriptor)?;
+        let stream = job
+            .split_query_stream(&query)
+            .await
+            .with_context(|| format!("split {}", descriptor.label))?;
+        Ok(QueryStream {
+            schema: stream.schema(),
+            stream,
+            _job: job,
+        })
+    })
+}
+
+/// The schema of [`start_split_query`]'s rows, as an Arrow IPC stream
+/// without batches: the query is planned and checked, nothing is read.
+pub fn split_query_schema(split: &str, args: Vec<String>) -> Result<Vec<u8>> {
+    let (descriptor, query, config) = split_query_args(split, args)?;
+    runtime()?.block_on(async {
+        let job = Job::for_split(config, &descriptor)?;
+        let plan = job
+            .split_query_plan(&query)
+            .await
+            .with_context(|| format!("split {}", descriptor.label))?;
+        ipc_stream(&Arc::new(plan.schema().as_arrow().clone()), None)
+    })
+}
+
+/// A split descriptor's JSON and `wikitok sql` arguments, parsed.
+fn split_query_args(split: &str, args: Vec<String>) -> Result<(SplitDescriptor, String, JobConfig)> {
+    init_logging();
+    let descriptor: SplitDescriptor =
+        serde_json::from_str(split).map_err(|e| anyhow!("not a split of wikitok.splits(): {e}"))?;
+    let Command::Sql(args) = parse("sql", args)? else {
+        bail!("not a query");
+    };
+    let mut config = args.job.job_config()?;
+    config.progress = ProgressMode::Quiet;
+    Ok((descriptor, args.query, config))
+}
+
+/// Applies `function` (`tokenize`, `tokenize_with_special_tokens`,
+/// `token_count`) to the first column of every batch of the Arrow IPC
+/// stream `texts`, with the tokenizer of `flags` (`--tokenizer`,
+/// `--tokenizer-backend`); returns the results as an IPC stream of one
+/// column named after the function. Tokenizers are loaded once per process.
+pub fn tokenize_ipc(texts: &[u8], function: &str, flags: Vec<String>) -> Result<Vec<u8>> {
+    let config = job_config_of_flags(flags)?;
+    let tokenizers = cached_tokenizers(&config.tokenizers, config.tokenizer_backend)?;
+    let reader = arrow_ipc::reader::StreamReader::try_new(std::io::Cursor::new(texts), None)?;
+    let mut writer: Option<arrow_ipc::writer::StreamWriter<Vec<u8>>> = None;
+    for batch in reader {
+        let batch = batch?;
+        if batch.num_columns() != 1 {
+            bail!(
+                "{function}: expected one column of strings, got {}",
+                batch.num_columns()
+            );
+        }
+        let result = tokenize_array(&tokenizers, function, batch.column(0)).map_err(|e| anyhow!("{e}"))?;
+        let field = Field::new(function, result.data_type().clone(), true);
+        let out = RecordBatch::try_new(Arc::new(Schema::new(vec![field])), vec![result])?;
+        let writer = match &mut writer {
+            Some(writer) => writer,
+            None => writer.insert(arrow_ipc::writer::StreamWriter::try_new(Vec::new(), &out.schema())?),
+        };
+        writer.write(&out)?;
+    }
+    match writer {
+        Some(mut writer) => {
+            writer.finish()?;
+            Ok(writer.into_inner()?)
+        }
+        None => bail!("{function}: the input stream has no batches"),
+    }
+}
+
+/// The tokenizers of `specs`, loaded once per process and backend: an
+/// engine calls the Arrow functions once per batch, and loading cl100k
+/// takes longer than tokenizing a batch.
+fn cached_tokenizers(specs: &[String], backend: TokenizerBackend) -> Result<Arc<TokenizerSet>> {
+    type Cache = Mutex<HashMap<(Vec<String>, TokenizerBackend), Arc<TokenizerSet>>>;
+    static CACHE: OnceLock<Cache> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    let key = (specs.to_vec(), backend);
+    if let Some(set) = cache.lock().map_err(|_| anyhow!("tokenizer cache poisoned"))?.get(&key) {
+        return Ok(set.clone());
+    }
+    // Loaded outside the lock (seconds for a large file); two threads racing
+    // load it twice and keep one.
+    let set = Arc::new(TokenizerSet::load(specs, backend)?);
+    let mut cache = cache.lock().map_err(|_| anyhow!("tokenizer cache poisoned"))?;
+    Ok(cache.entry(key).or_insert(set).clone())
 }
 
 fn ipc_stream(schema: &SchemaRef, batch: Option<&RecordBatch>) -> Result<Vec<u8>> {

@@ -102,6 +102,15 @@ impl Batches {
         Ok(PyBytes::new(py, &bytes))
     }
 
+    /// What has been read and skipped so far, as JSON.
+    fn report(&self) -> PyResult<String> {
+        let stream = self
+            .stream
+            .lock()
+            .map_err(|_| WikitokError::new_err("a query stream failed earlier"))?;
+        Ok(stream.read_report())
+    }
+
     /// The next batch as an Arrow IPC stream, or None at the end.
     fn next<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyBytes>>> {
         let stream = &self.stream;
@@ -127,6 +136,46 @@ fn query(py: Python<'_>, argv: Vec<String>) -> PyResult<Batches> {
     })
 }
 
+/// The input's splits for job flags `flags`, divided as the command line
+/// divides them: a JSON array of descriptors.
+#[pyfunction]
+fn splits(py: Python<'_>, flags: Vec<String>) -> PyResult<String> {
+    py.detach(|| embed::list_splits(flags)).map_err(to_python_error)
+}
+
+/// Starts a per-page query over one split (`split` a descriptor's JSON;
+/// `argv` as for `wikitok sql`, without the program name and subcommand).
+#[pyfunction]
+fn read_split(py: Python<'_>, split: String, argv: Vec<String>) -> PyResult<Batches> {
+    let stream = py
+        .detach(|| embed::start_split_query(&split, argv))
+        .map_err(to_python_error)?;
+    Ok(Batches {
+        stream: Mutex::new(stream),
+    })
+}
+
+/// The schema of a split query's rows as an Arrow IPC stream (planned,
+/// nothing read).
+#[pyfunction]
+fn split_schema<'py>(py: Python<'py>, split: String, argv: Vec<String>) -> PyResult<Bound<'py, PyBytes>> {
+    let schema = py
+        .detach(|| embed::split_query_schema(&split, argv))
+        .map_err(to_python_error)?;
+    Ok(PyBytes::new(py, &schema))
+}
+
+/// `function` (tokenize, tokenize_with_special_tokens, token_count) over
+/// the strings of an Arrow IPC stream of one column, with the GIL released;
+/// the results as an IPC stream.
+#[pyfunction]
+fn tokenize<'py>(py: Python<'py>, texts: &[u8], function: String, flags: Vec<String>) -> PyResult<Bound<'py, PyBytes>> {
+    let result = py
+        .detach(|| embed::tokenize_ipc(texts, &function, flags))
+        .map_err(to_python_error)?;
+    Ok(PyBytes::new(py, &result))
+}
+
 /// The command line's job flags as `(long name, kind)`, kind `switch`,
 /// `value` or `values` (repeatable): Python's keyword arguments.
 #[pyfunction]
@@ -140,6 +189,10 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(run, m)?)?;
     m.add_function(wrap_pyfunction!(query, m)?)?;
     m.add_function(wrap_pyfunction!(flags, m)?)?;
+    m.add_function(wrap_pyfunction!(splits, m)?)?;
+    m.add_function(wrap_pyfunction!(read_split, m)?)?;
+    m.add_function(wrap_pyfunction!(split_schema, m)?)?;
+    m.add_function(wrap_pyfunction!(tokenize, m)?)?;
     m.add_class::<Batches>()?;
     m.add("WikitokError", m.py().get_type::<WikitokError>())?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;

@@ -8,8 +8,10 @@
 //! printed.
 
 mod copy;
+mod per_page;
 
 use self::copy::{is_bucketed, skipped_note};
+use self::per_page::check_per_page;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::atomic::Ordering;
@@ -39,10 +41,10 @@ use crate::shuffle::register_shuffle_udf;
 use crate::sink::writer::file_bucket;
 use crate::sink::{WriteOptions, WriteReport, FILE_BUCKET_COLUMN};
 use crate::source::compression::{check_bzip2_files_are_whole, split_large_files};
-use crate::source::detect::format_for_splits;
-use crate::source::format::ReadConfig;
+use crate::source::detect::{family_for_splits, format_of};
+use crate::source::format::{DumpFormat, ReadConfig};
 use crate::source::stats::ReadStats;
-use crate::source::storage::{discover_splits_with, RetryOptions, Split};
+use crate::source::storage::{discover_splits_with, DumpFamily, RetryOptions, Split, SplitDescriptor};
 use crate::source::PagesTable;
 use crate::summary::{Markers, OutputSummary, RunSummary};
 use crate::tokenizer::{register_tokenizer_udfs, TokenizerBackend, TokenizerSet};
@@ -117,11 +119,7 @@ struct RunOutcome {
 
 impl Job {
     pub fn new(config: JobConfig) -> Result<Self> {
-        crate::destination::begin_run();
-        let mut splits = discover_splits_with(&config.inputs, config.allow_incomplete, config.retry)?;
-        // The same division with or without --shard: a sharded run reads the
-        // splits of one unsharded run (large files are divided by size).
-        splits = split_large_files(splits, config.partitions.max(1), config.min_split_bytes);
+        let (splits, family) = Job::input_splits(&config)?;
         if let Some(shard) = config.shard {
             // Every shard plans over every split (the same plan everywhere);
             // which tasks it runs is decided as it runs them.
@@ -131,8 +129,43 @@ impl Job {
                 splits.len()
             );
         }
+        let split_count = splits.len();
+        Job::over_splits(config, splits, format_of(family), split_count)
+    }
+
+    /// The input's splits, divided as every run with `config` divides them
+    /// (the same with or without --shard: large files are divided by size),
+    /// and their dump family. bzip2 files cut short are refused here.
+    pub fn input_splits(config: &JobConfig) -> Result<(Vec<Split>, DumpFamily)> {
+        let splits = discover_splits_with(&config.inputs, config.allow_incomplete, config.retry)?;
+        let splits = split_large_files(splits, config.partitions.max(1), config.min_split_bytes);
         check_bzip2_files_are_whole(&splits)?;
-        let format = format_for_splits(&splits)?;
+        let family = family_for_splits(&splits)?;
+        Ok((splits, family))
+    }
+
+    /// A session whose `pages` table is one split of an input, listed by
+    /// [`Job::input_splits`] (an engine's read task: the Python module's
+    /// `read_split`). It runs in one partition — the engine runs the
+    /// splits side by side — so rows come in the split's own order.
+    pub fn for_split(mut config: JobConfig, split: &SplitDescriptor) -> Result<Self> {
+        let family = split.dump_family()?;
+        let opened = split.open(config.retry)?;
+        check_bzip2_files_are_whole(std::slice::from_ref(&opened))?;
+        config.partitions = 1;
+        config.shard = None;
+        Job::over_splits(config, vec![opened], format_of(family), split.of.max(1))
+    }
+
+    /// A session over `splits`, which are `split_count` of the input's
+    /// (a sample run takes `--max-pages / split_count` pages from each).
+    fn over_splits(
+        config: JobConfig,
+        splits: Vec<Split>,
+        format: Arc<dyn DumpFormat>,
+        split_count: usize,
+    ) -> Result<Self> {
+        crate::destination::begin_run();
         let tokenizers = Arc::new(TokenizerSet::load(&config.tokenizers, config.tokenizer_backend)?);
         check_spill_dirs(&config.runtime.spill_dirs)?;
         let (runtime, memory_pool) = build_runtime(&config.runtime)?;
@@ -147,7 +180,7 @@ impl Job {
         read.batch_bytes = read.batch_bytes.min(share / 16).max(256 << 10);
         read.batch_rows = read.batch_rows.min(share / 16 / (32 << 10)).max(16);
         if let Some(max_pages) = config.max_pages {
-            read.max_pages_per_split = Some(max_pages.div_ceil(splits.len().max(1) as u64));
+            read.max_pages_per_split = Some(max_pages.div_ceil(split_count.max(1) as u64));
         }
         let mut session_config = SessionConfig::new()
             .with_target_partitions(config.partitions.max(1))
@@ -515,6 +548,32 @@ impl Job {
     /// and returns the last one's rows as a stream (the Python API): rows
     /// are produced as they are read, `LIMIT` stops reading early.
     pub async fn query_stream(&self, sql: &str) -> Result<SendableRecordBatchStream> {
+        let plan = self.last_query_plan(sql).await?;
+        let frame = self.ctx.execute_logical_plan(plan).await?;
+        Ok(frame.execute_stream().await?)
+    }
+
+    /// [`Job::query_stream`] for a session over one split ([`Job::for_split`]):
+    /// the query must work page by page, so that the splits' rows, put
+    /// together, are the whole input's answer.
+    pub async fn split_query_stream(&self, sql: &str) -> Result<SendableRecordBatchStream> {
+        let plan = self.split_query_plan(sql).await?;
+        let frame = self.ctx.execute_logical_plan(plan).await?;
+        Ok(frame.execute_stream().await?)
+    }
+
+    /// The plan of [`Job::split_query_stream`], checked to work page by
+    /// page; its schema is the rows' (nothing is read to learn it).
+    pub async fn split_query_plan(&self, sql: &str) -> Result<LogicalPlan> {
+        let plan = self.last_query_plan(sql).await?;
+        let plan = self.ctx.state().optimize(&plan)?;
+        check_per_page(&plan)?;
+        Ok(plan)
+    }
+
+    /// Runs every statement of `sql` but the last, which must be a query;
+    /// returns the last one's plan.
+    async fn last_query_plan(&self, sql: &str) -> Result<LogicalPlan> {
         let mut statements = self.parse_text(sql, "the query")?;
         let Some(last) = statements.pop() else {
             bail!("the query: no SQL statements");
@@ -528,12 +587,9 @@ impl Job {
         self.run_statements(statements, None)
             .await
             .map_err(|e| explain_spill_error(e, &self.config.runtime))?;
-        let plan = self
-            .logical_plan(last.statement)
+        self.logical_plan(last.statement)
             .await
-            .with_context(|| last.label.clone())?;
-        let frame = self.ctx.execute_logical_plan(plan).await?;
-        Ok(frame.execute_stream().await?)
+            .with_context(|| last.label.clone())
     }
 
     async fn logical_plan(&self, statement: Statement) -> Result<LogicalPlan> {

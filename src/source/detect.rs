@@ -25,6 +25,12 @@ pub fn format_of(family: DumpFamily) -> Arc<dyn DumpFormat> {
 /// The format for `splits`: one family for all of them, or an error naming
 /// the files that do not fit.
 pub fn format_for_splits(splits: &[Split]) -> Result<Arc<dyn DumpFormat>> {
+    Ok(format_of(family_for_splits(splits)?))
+}
+
+/// The one dump family of `splits` (CirrusSearch when there are none), or an
+/// error naming the files that do not fit.
+pub fn family_for_splits(splits: &[Split]) -> Result<DumpFamily> {
     let mut found: Option<(DumpFamily, String)> = None;
     for split in splits {
         let location = split.location();
@@ -54,7 +60,7 @@ pub fn format_for_splits(splits: &[Split]) -> Result<Arc<dyn DumpFormat>> {
             Some(_) => {}
         }
     }
-    Ok(format_of(found.map_or(DumpFamily::CirrusSearch, |(family, _)| family)))
+    Ok(found.map_or(DumpFamily::CirrusSearch, |(family, _)| family))
 }
 
 /// Sniffs the decompressed start of a file: `<` is XML, anything else is

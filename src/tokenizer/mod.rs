@@ -33,4 +33,4 @@ pub mod page_tokenizer;
 pub mod udf;
 
 pub use page_tokenizer::{PageTokenizer, TokenizerBackend, TokenizerSet};
-pub use udf::{register_tokenizer_udfs, token_list_type};
+pub use udf::{register_tokenizer_udfs, token_list_type, tokenize_array};

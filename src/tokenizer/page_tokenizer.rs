@@ -17,7 +17,7 @@ use super::builtin::{BuiltinTokenizer, BUILTIN_NAMES};
 use super::fast_bpe::{default_cache_dir, FastBpe, Unsupported};
 
 /// Which implementation encodes page text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, clap::ValueEnum)]
 pub enum TokenizerBackend {
     /// The fast backend when the file's shape allows exact results, else Hugging Face.
     #[default]

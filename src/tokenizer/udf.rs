@@ -338,6 +338,29 @@ impl ScalarUDFImpl for TokenizeUdf {
     }
 }
 
+/// A tokenizer function applied to a string array outside SQL (the Python
+/// module's Arrow functions): `tokenize`, `tokenize_with_special_tokens` or
+/// `token_count` with `tokenizers`' default tokenizer — the ids the SQL
+/// functions give, from the same code.
+pub fn tokenize_array(tokenizers: &TokenizerSet, function: &str, texts: &ArrayRef) -> Result<ArrayRef> {
+    let output = match function {
+        "tokenize" => TokenOutput::Ids,
+        "tokenize_with_special_tokens" => TokenOutput::IdsWithSpecialTokens,
+        "token_count" => TokenOutput::Count,
+        other => {
+            return exec_err!("{other}: not a tokenizer function (tokenize, tokenize_with_special_tokens, token_count)")
+        }
+    };
+    let tokenizer = tokenizers.get(function, None)?;
+    let texts = as_utf8(texts)?;
+    let (result, _) = match output {
+        TokenOutput::Ids => encode_to_lists(tokenizer, &texts, false)?,
+        TokenOutput::IdsWithSpecialTokens => encode_to_lists(tokenizer, &texts, true)?,
+        TokenOutput::Count => count_tokens(tokenizer, &texts)?,
+    };
+    Ok(result)
+}
+
 fn as_utf8(array: &ArrayRef) -> Result<StringArray> {
     if array.data_type() == &DataType::Utf8 {
         return Ok(array.as_string::<i32>().clone());

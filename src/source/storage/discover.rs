@@ -162,6 +162,21 @@ impl DumpFamily {
             DumpFamily::MediaWikiXml => "MediaWiki XML",
         }
     }
+
+    /// A stable snake_case name (split descriptors carry it).
+    pub fn name(self) -> &'static str {
+        match self {
+            DumpFamily::CirrusSearch => "cirrussearch",
+            DumpFamily::MediaWikiXml => "mediawiki_xml",
+        }
+    }
+
+    /// The family [`DumpFamily::name`] names.
+    pub fn from_name(name: &str) -> Option<DumpFamily> {
+        [DumpFamily::CirrusSearch, DumpFamily::MediaWikiXml]
+            .into_iter()
+            .find(|family| family.name() == name)
+    }
 }
 
 /// The family a file name says, if it says one: `*.json[.gz|.bz2]` is

@@ -7,10 +7,13 @@
 //!
 //! - [`discover`]: `--input` values → [`Split`]s (directories, globs, bucket
 //!   prefixes, HTML index pages; which names are dump files; `_SUCCESS`);
+//! - [`descriptor`]: a split as a serializable description, reopened by an
+//!   engine's worker (the Python module's `splits`/`read_split`);
 //! - [`local`]: local files (plain `std::fs`, seeked — as fast as reading
 //!   gets, see the README's architecture notes);
 //! - [`remote`]: object stores through `object_store`.
 
+pub mod descriptor;
 pub mod discover;
 pub mod local;
 pub mod remote;
@@ -20,6 +23,7 @@ use std::io::{self, Read};
 use std::ops::Range;
 use std::sync::Arc;
 
+pub use descriptor::SplitDescriptor;
 pub use discover::{discover_splits, discover_splits_with, family_from_name, is_dump_file_name, DumpFamily};
 pub use remote::resumable::{is_network_error, RetryOptions};
 

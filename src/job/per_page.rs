@@ -1,0 +1,127 @@
+//! Which queries can run one split at a time: those that work page by page.
+//!
+//! An engine (Ray, Spark) reads a dump as many independent read tasks, one
+//! per split, and concatenates what they return. That is the query's answer
+//! only when each page's rows depend on that page alone: projections,
+//! filters, the tokenizer functions, `unnest`. Anything that looks across
+//! pages — an aggregate, a sort, `LIMIT`, a window, a join, `DISTINCT`, a
+//! union, a subquery — would be computed per split and give a different
+//! answer, so it is refused with a message saying where it belongs.
+
+use anyhow::{bail, Result};
+use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
+use datafusion::logical_expr::LogicalPlan;
+
+/// Ok when `plan` (optimized) works page by page over the `pages` table.
+pub fn check_per_page(plan: &LogicalPlan) -> Result<()> {
+    let mut refused: Option<String> = None;
+    plan.apply(|node| {
+        let allowed = match node {
+            LogicalPlan::Projection(_)
+            | LogicalPlan::Filter(_)
+            | LogicalPlan::SubqueryAlias(_)
+            | LogicalPlan::Unnest(_) => true,
+            LogicalPlan::TableScan(scan) => {
+                if scan.table_name.table() != "pages" {
+                    refused = Some(format!("it reads the table {}, not pages", scan.table_name));
+                    return Ok(TreeNodeRecursion::Stop);
+                }
+                true
+            }
+            _ => false,
+        };
+        if !allowed {
+            refused = Some(format!("{} needs every page", describe(node)));
+            return Ok(TreeNodeRecursion::Stop);
+        }
+        let mut has_subquery = false;
+        node.apply_subqueries(|_| {
+            has_subquery = true;
+            Ok(TreeNodeRecursion::Stop)
+        })?;
+        if has_subquery {
+            refused = Some("a subquery needs every page".to_string());
+            return Ok(TreeNodeRecursion::Stop);
+        }
+        Ok(TreeNodeRecursion::Continue)
+    })?;
+    if let Some(reason) = refused {
+        bail!(
+            "this query cannot run one split at a time: {reason}. A split's query works page by page \
+             (SELECT, WHERE, the tokenizer functions, unnest); do the rest in the engine \
+             (Ray's groupby/sort, Spark's groupBy/orderBy), or run it over the whole input with wikitok.sql"
+        );
+    }
+    Ok(())
+}
+
+/// The SQL a plan node comes from, for the message.
+fn describe(node: &LogicalPlan) -> String {
+    match node {
+        LogicalPlan::Aggregate(_) => "an aggregate (GROUP BY, count, sum, ...)".into(),
+        LogicalPlan::Sort(_) => "ORDER BY".into(),
+        LogicalPlan::Limit(_) => "LIMIT (use --max-pages for a sample)".into(),
+        LogicalPlan::Window(_) => "a window function".into(),
+        LogicalPlan::Join(_) => "a join".into(),
+        LogicalPlan::Distinct(_) => "DISTINCT".into(),
+        LogicalPlan::Union(_) => "UNION".into(),
+        LogicalPlan::Repartition(_) => "a repartition".into(),
+        other => format!("{} (not a per-page step)", other.display()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::prelude::SessionContext;
+
+    async fn optimized(sql: &str) -> LogicalPlan {
+        let ctx = SessionContext::new();
+        ctx.sql("CREATE TABLE pages (page_id BIGINT, title VARCHAR, text VARCHAR, namespace INT) AS VALUES (1, 'a', 'b c', 0)")
+            .await
+            .unwrap();
+        ctx.sql("CREATE TABLE other (page_id BIGINT) AS VALUES (1)")
+            .await
+            .unwrap();
+        let plan = ctx.sql(sql).await.unwrap().into_unoptimized_plan();
+        ctx.state().optimize(&plan).unwrap()
+    }
+
+    #[tokio::test]
+    async fn page_by_page_queries_pass() {
+        for sql in [
+            "SELECT page_id, upper(title) AS t FROM pages WHERE namespace = 0 AND length(text) > 1",
+            "SELECT * FROM pages",
+            "SELECT p.page_id, unnest(string_to_array(p.text, ' ')) AS word FROM pages p",
+            "SELECT page_id FROM (SELECT page_id, text FROM pages WHERE namespace IN (0, 14)) AS s",
+        ] {
+            check_per_page(&optimized(sql).await).unwrap_or_else(|e| panic!("{sql}: {e}"));
+        }
+    }
+
+    #[tokio::test]
+    async fn queries_across_pages_are_refused_saying_why() {
+        for (sql, says) in [
+            ("SELECT namespace, count(*) FROM pages GROUP BY namespace", "aggregate"),
+            ("SELECT count(*) FROM pages", "aggregate"),
+            ("SELECT page_id FROM pages ORDER BY page_id", "ORDER BY"),
+            ("SELECT page_id FROM pages LIMIT 3", "LIMIT"),
+            ("SELECT DISTINCT title FROM pages", "aggregate"),
+            ("SELECT page_id, row_number() OVER () FROM pages", "window"),
+            (
+                "SELECT p.page_id FROM pages p JOIN other o ON p.page_id = o.page_id",
+                "join",
+            ),
+            ("SELECT page_id FROM other", "reads the table"),
+            ("SELECT page_id FROM pages UNION ALL SELECT page_id FROM pages", "UNION"),
+            (
+                "SELECT page_id FROM pages WHERE page_id > (SELECT avg(page_id) FROM pages)",
+                "needs every page",
+            ),
+        ] {
+            let error = check_per_page(&optimized(sql).await).expect_err(sql).to_string();
+            assert!(error.contains(says), "{sql}: {error}");
+            assert!(error.contains("one split at a time"), "{sql}: {error}");
+        }
+    }
+}

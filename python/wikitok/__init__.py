@@ -222,7 +222,8 @@ def read_split(split, query="SELECT * FROM pages", report=None, **options):
     the reader is exhausted, a :class:`WikitokWarning` names the split and
     the counts, and the dict ``report``, if given, receives ``pages``,
     ``bad_records`` and ``bad_records_by_kind``."""
-    batches = _native.read_split(split._json(), _split_argv("read_split", split, query, options))
+    argv = _split_argv("read_split", split, query, options)
+    batches = _native.read_split(split._json(), argv)
 
     def on_end():
         read = json.loads(batches.report())
@@ -241,7 +242,8 @@ def read_split(split, query="SELECT * FROM pages", report=None, **options):
 def split_schema(split, query="SELECT * FROM pages", **options):
     """The ``pyarrow.Schema`` of :func:`read_split`'s rows for ``query``: the
     query is planned and checked to work page by page; nothing is read."""
-    schema = _native.split_schema(split._json(), _split_argv("split_schema", split, query, options))
+    argv = _split_argv("split_schema", split, query, options)
+    schema = _native.split_schema(split._json(), argv)
     return pa.ipc.open_stream(schema).schema
 
 

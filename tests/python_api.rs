@@ -1,88 +1,19 @@
 //! The Python package, as a user gets it: `pip install .` of this checkout
-//! into a fresh venv (maturin builds the extension, reusing this build's
-//! compiled dependencies through CARGO_TARGET_DIR), then pytest runs
-//! tests/python_api/ against it — the `wikitok` console script beside the
-//! cargo-built binary, and the module feeding DuckDB, polars, pyarrow and
-//! HF `datasets`.
+//! into a fresh venv, then pytest runs tests/python_api/ against it — the
+//! `wikitok` console script beside the cargo-built binary, and the module
+//! feeding DuckDB, polars, pyarrow and HF `datasets`; splits, per-split
+//! reads and the tokenizer over Arrow arrays judged against the binary.
 
 mod common;
 
-use std::process::Command;
-
-use common::*;
-
-/// The environment of a user's shell rather than the one cargo gives a test
-/// process: the variables cargo sets for tests (`CARGO_PKG_*`,
-/// `CARGO_MANIFEST_DIR`, `OUT_DIR`, an extended `LD_LIBRARY_PATH`, ...) would
-/// reach the nested cargo under maturin; ring's build script declares
-/// `rerun-if-env-changed` on some of them, so ring and everything above it
-/// (object_store, all of DataFusion) would be compiled a second time.
-/// Cargo settings a user gives through the environment (`CARGO_HOME`,
-/// `CARGO_NET_*`, ...) stay.
-fn as_a_users_shell(command: &mut Command) {
-    const SET_FOR_TESTS: &[&str] = &[
-        "CARGO_PKG_",
-        "CARGO_MANIFEST_",
-        "CARGO_CRATE_",
-        "CARGO_BIN_",
-        "CARGO_PRIMARY_PACKAGE",
-        "CARGO_TARGET_TMPDIR",
-        "CARGO_RUSTC_CURRENT_DIR",
-    ];
-    for (key, _) in std::env::vars_os() {
-        let name = key.to_string_lossy();
-        let set_by_cargo = name == "CARGO"
-            || ["OUT_DIR", "LD_LIBRARY_PATH"].contains(&name.as_ref())
-            || SET_FOR_TESTS.iter().any(|prefix| name.starts_with(prefix));
-        if set_by_cargo {
-            command.env_remove(&key);
-        }
-    }
-}
+use common::package::{pytest, venv_with_package};
 
 #[test]
 fn pip_install_gives_the_command_and_the_module_and_pytest_passes() {
-    let root = repo_root();
-    let venv = root.join("target").join("python-api-venv");
-    let _ = std::fs::remove_dir_all(&venv);
-    let status = Command::new("python3")
-        .args(["-m", "venv"])
-        .arg(&venv)
-        .status()
-        .unwrap();
-    assert!(status.success(), "python3 -m venv failed");
-    let python = venv.join("bin").join("python");
-    let pip = |args: &[&str]| {
-        let mut command = Command::new(&python);
-        as_a_users_shell(&mut command);
-        let status = command
-            .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check"])
-            .args(args)
-            .current_dir(&root)
-            .env("CARGO_TARGET_DIR", root.join("target"))
-            .status()
-            .unwrap();
-        assert!(status.success(), "pip install {args:?} failed");
-    };
-    pip(&["-r", "tests/python_api/requirements.txt"]);
-    pip(&["."]);
-
-    let pytest = Command::new(&python)
-        .args(["-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/python_api"])
-        .current_dir(&root)
-        .env("WIKITOK_BINARY", env!("CARGO_BIN_EXE_wikitok"))
-        .env("WIKITOK_SCRATCH", scratch("python-api"))
-        .env("HF_DATASETS_OFFLINE", "1")
-        .env("HF_HUB_OFFLINE", "1")
-        .output()
-        .unwrap();
-    let report = format!(
-        "{}{}",
-        String::from_utf8_lossy(&pytest.stdout),
-        String::from_utf8_lossy(&pytest.stderr)
+    let python = venv_with_package("python-api-venv", "tests/python_api/requirements.txt");
+    pytest(
+        &python,
+        "tests/python_api",
+        &[("HF_DATASETS_OFFLINE", "1"), ("HF_HUB_OFFLINE", "1")],
     );
-    eprintln!("{report}");
-    // pytest's exit code 5: no tests collected — a broken test directory, not a pass.
-    assert_ne!(pytest.status.code(), Some(5), "pytest collected no tests:\n{report}");
-    assert!(pytest.status.success(), "pytest failed:\n{report}");
 }

@@ -5,6 +5,7 @@
 
 pub mod compare;
 pub mod k8s;
+pub mod package;
 pub mod servers;
 
 use std::fs::File;

@@ -3,7 +3,10 @@
 images, configMapGenerator, JSON-6902 patches — the subset k8s/ uses), checks
 every file it references exists and k8s/sql/ equals sql/, validates every
 rendered object strictly against the Kubernetes schemas (kubernetes-validate),
-and checks the properties the deployment relies on.
+and checks the properties the deployment relies on. The engines' custom
+resources (k8s/engines/: KubeRay's RayJob, the Spark operator's
+SparkApplication) are checked field by field against their operators' APIs,
+their pod templates strictly as Pods.
 
     python3 k8s/check.py                      # all kustomizations; exit 1 on failure
     python3 k8s/check.py --job-command DIR    # print the Job's container as JSON
@@ -32,7 +35,38 @@ KUSTOMIZATIONS = [
     "overlays/bucket",
     "overlays/wikimedia-http",
     "download",
+    "engines/ray",
+    "engines/spark",
 ]
+# Custom resources of the engines' operators, which kubernetes-validate has
+# no schema for: their fields are checked against the operators' documented
+# API (KubeRay ray.io/v1, Kubeflow Spark operator v1beta2), and every pod
+# template inside them strictly, as a Pod.
+RAYJOB_SPEC = {
+    "entrypoint", "shutdownAfterJobFinishes", "ttlSecondsAfterFinished", "activeDeadlineSeconds",
+    "backoffLimit", "rayClusterSpec", "clusterSelector", "runtimeEnvYAML", "submissionMode",
+    "submitterPodTemplate", "submitterConfig", "suspend", "entrypointNumCpus", "entrypointMemory",
+    "entrypointResources", "jobId", "metadata", "managedBy", "deletionStrategy",
+}
+RAY_CLUSTER_SPEC = {"rayVersion", "headGroupSpec", "workerGroupSpecs", "enableInTreeAutoscaling",
+                    "autoscalerOptions", "headServiceAnnotations", "suspend", "managedBy", "gcsFaultToleranceOptions"}
+RAY_GROUP_SPEC = {"groupName", "replicas", "minReplicas", "maxReplicas", "rayStartParams", "template",
+                  "serviceType", "headService", "enableIngress", "numOfHosts", "scaleStrategy", "suspend",
+                  "idleTimeoutSeconds"}
+SPARK_APP_SPEC = {
+    "type", "mode", "image", "imagePullPolicy", "imagePullSecrets", "mainApplicationFile", "mainClass",
+    "arguments", "sparkVersion", "sparkConf", "hadoopConf", "sparkConfigMap", "hadoopConfigMap", "restartPolicy",
+    "driver", "executor", "deps", "volumes", "nodeSelector", "timeToLiveSeconds", "dynamicAllocation",
+    "batchScheduler", "batchSchedulerOptions", "monitoring", "failureRetries", "retryInterval", "pythonVersion",
+    "memoryOverheadFactor", "proxyUser", "sparkUIOptions", "driverIngressOptions",
+}
+SPARK_POD_SPEC = {
+    "cores", "coreLimit", "coreRequest", "memory", "memoryOverhead", "instances", "serviceAccount", "labels",
+    "annotations", "env", "envFrom", "volumeMounts", "nodeSelector", "tolerations", "affinity", "securityContext",
+    "podSecurityContext", "image", "gpu", "javaOptions", "deleteOnTermination", "podName", "lifecycle",
+    "sidecars", "initContainers", "hostNetwork", "dnsConfig", "terminationGracePeriodSeconds", "priorityClassName",
+    "template", "kubernetesMaster", "secrets", "configMaps", "schedulerName", "shareProcessNamespace",
+}
 
 
 class Failure(Exception):
@@ -190,6 +224,118 @@ def check_job(job, where):
     return len(problems)
 
 
+def pinned_version(requirement):
+    """The version tests/engines/requirements.txt pins for `requirement`."""
+    with open(os.path.join(REPO, "tests", "engines", "requirements.txt"), encoding="utf-8") as f:
+        for line in f:
+            name, _, version = line.split("#")[0].strip().partition("==")
+            if name.split("[")[0] == requirement:
+                return version
+    return None
+
+
+def example_in_image(path, where, problems):
+    """`path` (/opt/wikitok/NAME) is an example the engines' Dockerfile copies there."""
+    name = os.path.basename(path)
+    if not path.startswith("/opt/wikitok/") or not os.path.isfile(os.path.join(REPO, "examples", name)):
+        problems.append(f"{path} is not one of examples/ (the image copies them to /opt/wikitok/)")
+    with open(os.path.join(K8S, "engines", "Dockerfile"), encoding="utf-8") as f:
+        if f"COPY examples/{name} {path}" not in f.read():
+            problems.append(f"k8s/engines/Dockerfile does not copy examples/{name} to {path}")
+
+
+def validate_pod_template(template, where, what, problems):
+    """A pod template inside a custom resource, validated strictly as a Pod."""
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": template.get("metadata", {"name": what}),
+           "spec": template.get("spec", {})}
+    pod["metadata"].setdefault("name", what)
+    try:
+        kubernetes_validate.validate(pod, KUBERNETES_VERSION, strict=True)
+    except kubernetes_validate.ValidationError as e:
+        problems.append(f"{what}: {e.message} at {'/'.join(map(str, e.path))}")
+    for c in pod["spec"].get("containers", []):
+        if "memory" not in c.get("resources", {}).get("limits", {}):
+            problems.append(f"{what}: container {c.get('name')} has no memory limit")
+
+
+def unknown_fields(obj, known, what, problems):
+    for key in obj:
+        if key not in known:
+            problems.append(f"{what}: unknown field {key!r}")
+
+
+def check_rayjob(job, where):
+    problems = []
+    if job.get("apiVersion") != "ray.io/v1":
+        problems.append(f"apiVersion {job.get('apiVersion')}: KubeRay's RayJob is ray.io/v1")
+    spec = job.get("spec", {})
+    unknown_fields(spec, RAYJOB_SPEC, "spec", problems)
+    entrypoint = spec.get("entrypoint", "").split()
+    if len(entrypoint) < 2 or entrypoint[0] != "python":
+        problems.append("the entrypoint is not `python SCRIPT ...`")
+    else:
+        example_in_image(entrypoint[1], where, problems)
+    if not spec.get("shutdownAfterJobFinishes"):
+        problems.append("the cluster outlives the job (shutdownAfterJobFinishes)")
+    cluster = spec.get("rayClusterSpec", {})
+    unknown_fields(cluster, RAY_CLUSTER_SPEC, "spec.rayClusterSpec", problems)
+    if cluster.get("rayVersion") != pinned_version("ray"):
+        problems.append(f"rayVersion {cluster.get('rayVersion')} is not the Ray tests/engines/ pins ({pinned_version('ray')})")
+    groups = [("head", cluster.get("headGroupSpec", {}))] + [
+        (g.get("groupName", "?"), g) for g in cluster.get("workerGroupSpecs", [])
+    ]
+    if len(groups) < 2:
+        problems.append("no worker group")
+    for name, group in groups:
+        unknown_fields(group, RAY_GROUP_SPEC, f"group {name}", problems)
+        if "template" not in group or "rayStartParams" not in group:
+            problems.append(f"group {name}: template and rayStartParams are required")
+            continue
+        validate_pod_template(group["template"], where, f"group {name}", problems)
+        if name != "head" and not group.get("minReplicas", 0) <= group.get("replicas", 0) <= group.get("maxReplicas", 0):
+            problems.append(f"group {name}: replicas outside minReplicas..maxReplicas")
+    for p in problems:
+        print(f"FAIL {where}: RayJob {job['metadata']['name']}: {p}")
+    return len(problems)
+
+
+def check_spark_application(app, where):
+    problems = []
+    if app.get("apiVersion") != "sparkoperator.k8s.io/v1beta2":
+        problems.append(f"apiVersion {app.get('apiVersion')}: the Spark operator's is sparkoperator.k8s.io/v1beta2")
+    spec = app.get("spec", {})
+    unknown_fields(spec, SPARK_APP_SPEC, "spec", problems)
+    if spec.get("type") != "Python" or spec.get("mode") != "cluster":
+        problems.append("not a Python application in cluster mode")
+    main_file = spec.get("mainApplicationFile", "")
+    if not main_file.startswith("local://"):
+        problems.append("mainApplicationFile is not local:// (in the image)")
+    else:
+        example_in_image(main_file[len("local://"):], where, problems)
+    if int(str(spec.get("sparkVersion", "0")).split(".")[0]) < 4:
+        problems.append("sparkVersion < 4: Python data sources need Spark 4")
+    arguments = spec.get("arguments", [])
+    for flag in ("--input", "--output"):
+        if flag not in arguments:
+            problems.append(f"no {flag} argument")
+    restart = spec.get("restartPolicy", {})
+    if restart.get("type") not in ("OnFailure", "Always") or not restart.get("onFailureRetries"):
+        problems.append("a failed application is not resubmitted (restartPolicy)")
+    for role in ("driver", "executor"):
+        pod = spec.get(role, {})
+        unknown_fields(pod, SPARK_POD_SPEC, role, problems)
+        if "cores" not in pod or "memory" not in pod:
+            problems.append(f"{role}: cores and memory are required")
+    if spec.get("executor", {}).get("instances", 0) < 1:
+        problems.append("no executors")
+    for p in problems:
+        print(f"FAIL {where}: SparkApplication {app['metadata']['name']}: {p}")
+    return len(problems)
+
+
+CUSTOM_CHECKS = {"RayJob": check_rayjob, "SparkApplication": check_spark_application}
+
+
 def main():
     if len(sys.argv) == 3 and sys.argv[1] == "--job-command":
         objects = render(os.path.join(K8S, sys.argv[2]))
@@ -220,6 +366,9 @@ def main():
             failures += 1
             continue
         for o in objects:
+            if o["kind"] in CUSTOM_CHECKS:
+                failures += CUSTOM_CHECKS[o["kind"]](o, where)
+                continue
             try:
                 kubernetes_validate.validate(o, KUBERNETES_VERSION, strict=True)
             except kubernetes_validate.ValidationError as e:

@@ -16,6 +16,76 @@ fn manifests_render_and_validate_strictly() {
     assert!(report.contains("0 failed"));
 }
 
+/// The engines' custom resources are checked, not waved through: a copy of
+/// k8s/ with mistakes a user could make in them fails, naming each.
+#[test]
+fn the_engines_manifests_are_checked_field_by_field() {
+    let root = scratch("k8s-engines-broken");
+    let copy = |from: &str| {
+        let status = Command::new("cp")
+            .args([
+                "-r",
+                &repo_root().join(from).to_string_lossy(),
+                &root.join(from).to_string_lossy(),
+            ])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    };
+    std::fs::create_dir_all(root.join("tests/engines")).unwrap();
+    for part in ["k8s", "sql", "examples", "tests/engines/requirements.txt"] {
+        copy(part);
+    }
+    let edit = |file: &str, from: &str, to: &str| {
+        let path = root.join(file);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains(from), "{file} has no {from:?}");
+        std::fs::write(&path, text.replacen(from, to, 1)).unwrap();
+    };
+    edit(
+        "k8s/engines/ray/rayjob.yaml",
+        "rayVersion: \"2.60.0\"",
+        "rayVersion: \"2.9.0\"",
+    );
+    edit(
+        "k8s/engines/ray/rayjob.yaml",
+        "/opt/wikitok/ray_tokenize.py",
+        "/opt/wikitok/tokenize_on_ray.py",
+    );
+    edit(
+        "k8s/engines/ray/rayjob.yaml",
+        "limits:\n                    cpu: \"4\"\n                    memory: 8Gi\n",
+        "limits:\n                    cpu: \"4\"\n",
+    );
+    edit(
+        "k8s/engines/spark/sparkapplication.yaml",
+        "  imagePullPolicy:",
+        "  imagePulPolicy:",
+    );
+    edit(
+        "k8s/engines/spark/sparkapplication.yaml",
+        "sparkVersion: \"4.0.1\"",
+        "sparkVersion: \"3.5.1\"",
+    );
+    let check = Command::new(python()).arg(root.join("k8s/check.py")).output().unwrap();
+    let report = String::from_utf8_lossy(&check.stdout).to_string();
+    eprintln!("{report}");
+    assert!(!check.status.success(), "the broken manifests passed:\n{report}");
+    for expected in [
+        "RayJob wikitok-tokenize: rayVersion 2.9.0",
+        "/opt/wikitok/tokenize_on_ray.py is not one of examples/",
+        "group readers: container ray-worker has no memory limit",
+        "SparkApplication wikitok-tokenize: spec: unknown field 'imagePulPolicy'",
+        "sparkVersion < 4",
+    ] {
+        assert!(
+            report.contains(expected),
+            "the check did not report {expected:?}:\n{report}"
+        );
+    }
+    assert!(report.contains("6 failed"), "{report}");
+}
+
 /// The tokenize Job's container (args, env, mounts), rendered from k8s/.
 fn job_container() -> serde_json::Value {
     job_container_of("")

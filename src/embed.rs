@@ -10,10 +10,9 @@
 //! signals — Python runs its own handlers — and passes an interruption in.
 //! Nothing here duplicates the job's logic.
 
-use std::collections::HashMap;
 use std::ffi::OsString;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
@@ -31,7 +30,7 @@ use crate::job::{Job, JobConfig};
 use crate::progress::ProgressMode;
 use crate::source::stats::ReadStats;
 use crate::source::storage::SplitDescriptor;
-use crate::tokenizer::{tokenize_array, TokenizerBackend, TokenizerSet};
+use crate::tokenizer::{tokenize_array, TokenizerSet};
 
 /// One runtime for every query and run of the process.
 fn runtime() -> Result<&'static Runtime> {
@@ -315,7 +314,7 @@ fn split_query_args(split: &str, args: Vec<String>) -> Result<(SplitDescriptor, 
 /// column named after the function. Tokenizers are loaded once per process.
 pub fn tokenize_ipc(texts: &[u8], function: &str, flags: Vec<String>) -> Result<Vec<u8>> {
     let config = job_config_of_flags(flags)?;
-    let tokenizers = cached_tokenizers(&config.tokenizers, config.tokenizer_backend)?;
+    let tokenizers = TokenizerSet::shared(&config.tokenizers, config.tokenizer_backend)?;
     let reader = arrow_ipc::reader::StreamReader::try_new(std::io::Cursor::new(texts), None)?;
     let mut writer: Option<arrow_ipc::writer::StreamWriter<Vec<u8>>> = None;
     for batch in reader {
@@ -342,24 +341,6 @@ pub fn tokenize_ipc(texts: &[u8], function: &str, flags: Vec<String>) -> Result<
         }
         None => bail!("{function}: the input stream has no batches"),
     }
-}
-
-/// The tokenizers of `specs`, loaded once per process and backend: an
-/// engine calls the Arrow functions once per batch, and loading cl100k
-/// takes longer than tokenizing a batch.
-fn cached_tokenizers(specs: &[String], backend: TokenizerBackend) -> Result<Arc<TokenizerSet>> {
-    type Cache = Mutex<HashMap<(Vec<String>, TokenizerBackend), Arc<TokenizerSet>>>;
-    static CACHE: OnceLock<Cache> = OnceLock::new();
-    let cache = CACHE.get_or_init(Default::default);
-    let key = (specs.to_vec(), backend);
-    if let Some(set) = cache.lock().map_err(|_| anyhow!("tokenizer cache poisoned"))?.get(&key) {
-        return Ok(set.clone());
-    }
-    // Loaded outside the lock (seconds for a large file); two threads racing
-    // load it twice and keep one.
-    let set = Arc::new(TokenizerSet::load(specs, backend)?);
-    let mut cache = cache.lock().map_err(|_| anyhow!("tokenizer cache poisoned"))?;
-    Ok(cache.entry(key).or_insert(set).clone())
 }
 
 fn ipc_stream(schema: &SchemaRef, batch: Option<&RecordBatch>) -> Result<Vec<u8>> {

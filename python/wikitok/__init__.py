@@ -202,7 +202,7 @@ def splits(input, **options):
     """The splits of ``input`` (a path, glob, directory or URL, or a list of
     them) as :class:`Split` descriptors, in the command line's partition
     order, divided exactly as ``wikitok run`` divides them with the same
-    flags (``partitions``, ``min_split_bytes``, ...)."""
+    flags (``partitions``, ``min_split_size``, ...)."""
     inputs = list(input) if isinstance(input, (list, tuple)) else [input]
     listed = json.loads(_native.splits(_arguments({"input": [str(i) for i in inputs], **options})))
     return [Split(**{**fields, "range": tuple(fields["range"]) if fields["range"] else None}) for fields in listed]

@@ -22,6 +22,7 @@ HTTP URL, or a path every node mounts.
 from __future__ import annotations
 
 import pyarrow as pa
+import ray
 from ray.data import Datasource, ReadTask, read_datasource
 from ray.data.block import BlockMetadata
 
@@ -39,6 +40,13 @@ class WikitokDatasource(Datasource):
     with the same query and flags."""
 
     def __init__(self, input, query="SELECT * FROM pages", **options):
+        super().__init__()
+        if options.get("partitions") is None:
+            # Divided for the cluster's CPUs, as the command line divides a
+            # dump for its machine's cores (not for the driver's cores).
+            if not ray.is_initialized():
+                ray.init()
+            options["partitions"] = max(1, int(ray.cluster_resources().get("CPU", 1)))
         self._query = query
         self._options = options
         self._splits = wikitok.splits(input, **options)
@@ -63,9 +71,9 @@ class WikitokDatasource(Datasource):
     def get_read_tasks(self, parallelism, per_task_row_limit=None, data_context=None):
         # One task per split whatever the requested parallelism: a split is
         # the unit the input divides into (more splits: `partitions=`).
-        return [self._read_task(split) for split in self._splits]
+        return [self._read_task(split, per_task_row_limit) for split in self._splits]
 
-    def _read_task(self, split):
+    def _read_task(self, split, per_task_row_limit=None):
         query, options = self._query, self._options
 
         def read():
@@ -78,14 +86,19 @@ class WikitokDatasource(Datasource):
             input_files=[split.location],
             exec_stats=None,
         )
-        return ReadTask(read, metadata, schema=self._schema)
+        return ReadTask(read, metadata, schema=self._schema, per_task_row_limit=per_task_row_limit)
 
 
 def read_pages(input, query="SELECT * FROM pages", *, ray_remote_args=None, **options):
     """A ``ray.data.Dataset`` of ``query``'s rows over ``input``, read as one
     task per split (``wikitok.splits(input, **options)``). ``options`` are
     the command line's flags (``tokenizer=``, ``partitions=``,
-    ``max_pages=``, ...); ``ray_remote_args`` go to the read tasks
-    (``{"num_cpus": 2}``, ``{"max_retries": 5}``)."""
+    ``max_pages=``, ...); without ``partitions=``, the dump is divided for
+    the Ray cluster's CPUs. ``ray_remote_args`` go to the read tasks
+    (``{"num_cpus": 2}``, ``{"max_retries": 5}``).
+
+    Each split reads the same rows every time, so a retried task gives the
+    same blocks — unless the query itself is not repeatable (``random()``,
+    ``now()``)."""
     datasource = WikitokDatasource(input, query, **options)
     return read_datasource(datasource, ray_remote_args=ray_remote_args or {})

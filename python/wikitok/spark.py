@@ -15,7 +15,10 @@
 
 Options are the command line's flags by the same names (``memory-limit`` or
 ``memory_limit``); a repeatable flag (``input``, ``tokenizer``) takes a
-comma-separated list, and ``define.NAME`` is ``-D NAME=VALUE``. The query
+comma-separated list, and ``define.NAME`` is ``-D NAME=VALUE`` (Spark
+lower-cases option names, so NAME is lower case). Without a
+``partitions`` option the dump is divided for the cores of the machine
+that plans the read; set it to the cluster's cores. The query
 runs inside each partition and must work page by page (see
 :func:`wikitok.read_split`); aggregates, sorts and joins are Spark's to do.
 
@@ -27,6 +30,8 @@ never as Python rows.
 ``pyspark`` is an optional dependency: ``pip install "wikitok[spark]"``.
 """
 from __future__ import annotations
+
+import json
 
 import pyarrow as pa
 from pyspark.sql.datasource import DataSource, DataSourceReader, InputPartition
@@ -49,8 +54,10 @@ def spark_arrow_type(arrow_type):
         return pa.int32()
     if pa.types.is_uint32(t) or pa.types.is_uint64(t):
         return pa.int64()
-    if pa.types.is_list(t) or pa.types.is_large_list(t):
+    if pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t):
         return pa.list_(spark_arrow_type(t.value_type))
+    if pa.types.is_map(t):
+        return pa.map_(spark_arrow_type(t.key_type), spark_arrow_type(t.item_type))
     if pa.types.is_struct(t):
         return pa.struct([pa.field(f.name, spark_arrow_type(f.type), f.nullable) for f in t])
     if getattr(pa.types, "is_string_view", lambda _: False)(t):
@@ -64,7 +71,7 @@ def _flags(options):
     flags, define = {}, {}
     for key, value in options.items():
         key = key.lower()
-        if key in ("query", "path"):
+        if key in ("query", "path", "paths"):
             continue
         if key.startswith("define."):
             define[key[len("define.") :]] = value
@@ -101,12 +108,16 @@ class WikitokDataSource(DataSource):
         return "wikitok"
 
     def _query_and_flags(self):
-        options = dict(self.options)
-        if "path" in options and "input" not in {k.lower() for k in options}:
-            options["input"] = options["path"]  # .load(PATH)
+        options = {key.lower(): value for key, value in self.options.items()}
         query = options.get("query", "SELECT * FROM pages")
         flags = _flags(options)
         if "input" not in flags:
+            # .load(PATH) sets `path`; .load([A, B]) sets `paths`, a JSON list.
+            if "paths" in options:
+                flags["input"] = [str(p) for p in json.loads(options["paths"])]
+            elif "path" in options:
+                flags["input"] = [options["path"]]
+        if not flags.get("input"):
             raise ValueError('wikitok data source: set the input: .option("input", PATH_OR_URL) or .load(PATH_OR_URL)')
         return query, flags
 
@@ -142,7 +153,9 @@ class _WikitokReader(DataSourceReader):
         # Python data source runner builds it (it refuses any other).
         target = to_arrow_schema(self.schema, timezone="UTC")
         for batch in wikitok.read_split(partition.split, self.query, **self.flags):
-            columns = [column.cast(field.type) for column, field in zip(batch.columns, target)]
+            # By name: a schema given with .schema(...) may order or choose
+            # the columns differently (a missing one is a KeyError naming it).
+            columns = [batch.column(field.name).cast(field.type) for field in target]
             yield pa.RecordBatch.from_arrays(columns, schema=target)
 
 

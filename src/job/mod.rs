@@ -21,9 +21,10 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, bail, Context, Result};
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::util::pretty::pretty_format_batches;
+use datafusion::datasource::source_as_provider;
 use datafusion::datasource::MemTable;
 use datafusion::execution::SendableRecordBatchStream;
-use datafusion::logical_expr::{DdlStatement, LogicalPlan};
+use datafusion::logical_expr::{DdlStatement, LogicalPlan, TableScan};
 use datafusion::physical_plan::{collect, displayable, ExecutionPlan, ExecutionPlanProperties};
 use datafusion::prelude::{SessionConfig, SessionContext};
 use datafusion::sql::parser::{DFParser, Statement};
@@ -130,7 +131,8 @@ impl Job {
             );
         }
         let split_count = splits.len();
-        Job::over_splits(config, splits, format_of(family), split_count)
+        let tokenizers = Arc::new(TokenizerSet::load(&config.tokenizers, config.tokenizer_backend)?);
+        Job::over_splits(config, splits, format_of(family), split_count, tokenizers)
     }
 
     /// The input's splits, divided as every run with `config` divides them
@@ -154,7 +156,9 @@ impl Job {
         check_bzip2_files_are_whole(std::slice::from_ref(&opened))?;
         config.partitions = 1;
         config.shard = None;
-        Job::over_splits(config, vec![opened], format_of(family), split.of.max(1))
+        // A worker reads split after split: its tokenizers are loaded once.
+        let tokenizers = TokenizerSet::shared(&config.tokenizers, config.tokenizer_backend)?;
+        Job::over_splits(config, vec![opened], format_of(family), split.of.max(1), tokenizers)
     }
 
     /// A session over `splits`, which are `split_count` of the input's
@@ -164,9 +168,9 @@ impl Job {
         splits: Vec<Split>,
         format: Arc<dyn DumpFormat>,
         split_count: usize,
+        tokenizers: Arc<TokenizerSet>,
     ) -> Result<Self> {
         crate::destination::begin_run();
-        let tokenizers = Arc::new(TokenizerSet::load(&config.tokenizers, config.tokenizer_backend)?);
         check_spill_dirs(&config.runtime.spill_dirs)?;
         let (runtime, memory_pool) = build_runtime(&config.runtime)?;
         let partitions = config.partitions.max(1).max(splits.len());
@@ -565,15 +569,57 @@ impl Job {
     /// The plan of [`Job::split_query_stream`], checked to work page by
     /// page; its schema is the rows' (nothing is read to learn it).
     pub async fn split_query_plan(&self, sql: &str) -> Result<LogicalPlan> {
-        let plan = self.last_query_plan(sql).await?;
+        let (earlier, last) = self.split_last_query(sql)?;
+        // Before a split's query: settings and views only. They run again in
+        // every read task (and where the schema is planned), so anything
+        // that writes or reads pages there would happen once per split.
+        for statement in earlier {
+            let plan = self
+                .logical_plan(statement.statement)
+                .await
+                .with_context(|| statement.label.clone())?;
+            let setting_or_view = matches!(
+                plan,
+                LogicalPlan::Ddl(DdlStatement::CreateView(_))
+                    | LogicalPlan::Statement(datafusion::logical_expr::Statement::SetVariable(_))
+            );
+            if !setting_or_view {
+                bail!(
+                    "{}: only SET and CREATE VIEW may come before a split's query (it runs once per split)",
+                    statement.label
+                );
+            }
+            self.ctx.execute_logical_plan(plan).await?.collect().await?;
+        }
+        let plan = self
+            .logical_plan(last.statement)
+            .await
+            .with_context(|| last.label.clone())?;
         let plan = self.ctx.state().optimize(&plan)?;
-        check_per_page(&plan)?;
+        // The very table of this session, not another one named `pages`.
+        let pages = Arc::as_ptr(&self.pages) as *const ();
+        let is_pages = |scan: &TableScan| {
+            source_as_provider(&scan.source).is_ok_and(|provider| Arc::as_ptr(&provider) as *const () == pages)
+        };
+        check_per_page(&plan, &is_pages)?;
         Ok(plan)
     }
 
     /// Runs every statement of `sql` but the last, which must be a query;
     /// returns the last one's plan.
     async fn last_query_plan(&self, sql: &str) -> Result<LogicalPlan> {
+        let (earlier, last) = self.split_last_query(sql)?;
+        self.run_statements(earlier, None)
+            .await
+            .map_err(|e| explain_spill_error(e, &self.config.runtime))?;
+        self.logical_plan(last.statement)
+            .await
+            .with_context(|| last.label.clone())
+    }
+
+    /// The statements of `sql` before the last, and the last, which must be
+    /// a query (it returns rows).
+    fn split_last_query(&self, sql: &str) -> Result<(Vec<ScriptStatement>, ScriptStatement)> {
         let mut statements = self.parse_text(sql, "the query")?;
         let Some(last) = statements.pop() else {
             bail!("the query: no SQL statements");
@@ -584,12 +630,7 @@ impl Job {
                 last.label
             );
         }
-        self.run_statements(statements, None)
-            .await
-            .map_err(|e| explain_spill_error(e, &self.config.runtime))?;
-        self.logical_plan(last.statement)
-            .await
-            .with_context(|| last.label.clone())
+        Ok((statements, last))
     }
 
     async fn logical_plan(&self, statement: Statement) -> Result<LogicalPlan> {

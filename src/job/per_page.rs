@@ -3,26 +3,32 @@
 //! An engine (Ray, Spark) reads a dump as many independent read tasks, one
 //! per split, and concatenates what they return. That is the query's answer
 //! only when each page's rows depend on that page alone: projections,
-//! filters, the tokenizer functions, `unnest`. Anything that looks across
-//! pages — an aggregate, a sort, `LIMIT`, a window, a join, `DISTINCT`, a
-//! union, a subquery — would be computed per split and give a different
-//! answer, so it is refused with a message saying where it belongs.
+//! filters, the tokenizer functions, `unnest`, `UNION ALL` of such branches.
+//! Anything that looks across pages — an aggregate, a sort, `LIMIT`, a
+//! window, a join, `DISTINCT`, a subquery — would be computed per split and
+//! give a different answer, so it is refused with a message saying where it
+//! belongs. So are rows that come from no page (`VALUES`): every split
+//! would repeat them.
 
 use anyhow::{bail, Result};
 use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
-use datafusion::logical_expr::LogicalPlan;
+use datafusion::logical_expr::{LogicalPlan, TableScan};
 
-/// Ok when `plan` (optimized) works page by page over the `pages` table.
-pub fn check_per_page(plan: &LogicalPlan) -> Result<()> {
+/// Ok when `plan` (optimized) works page by page over the `pages` table;
+/// `is_pages` tells a scan of that very table from others.
+pub fn check_per_page(plan: &LogicalPlan, is_pages: &dyn Fn(&TableScan) -> bool) -> Result<()> {
     let mut refused: Option<String> = None;
     plan.apply(|node| {
         let allowed = match node {
             LogicalPlan::Projection(_)
             | LogicalPlan::Filter(_)
             | LogicalPlan::SubqueryAlias(_)
-            | LogicalPlan::Unnest(_) => true,
+            | LogicalPlan::Unnest(_)
+            | LogicalPlan::Union(_) => true,
+            // A filter no row can pass, optimized away: no rows from any split.
+            LogicalPlan::EmptyRelation(empty) => !empty.produce_one_row,
             LogicalPlan::TableScan(scan) => {
-                if scan.table_name.table() != "pages" {
+                if !is_pages(scan) {
                     refused = Some(format!("it reads the table {}, not pages", scan.table_name));
                     return Ok(TreeNodeRecursion::Stop);
                 }
@@ -64,9 +70,11 @@ fn describe(node: &LogicalPlan) -> String {
         LogicalPlan::Window(_) => "a window function".into(),
         LogicalPlan::Join(_) => "a join".into(),
         LogicalPlan::Distinct(_) => "DISTINCT".into(),
-        LogicalPlan::Union(_) => "UNION".into(),
         LogicalPlan::Repartition(_) => "a repartition".into(),
-        other => format!("{} (not a per-page step)", other.display()),
+        LogicalPlan::Values(_) | LogicalPlan::EmptyRelation(_) => {
+            "a row from no page (VALUES, or SELECT without FROM pages)".into()
+        }
+        other => format!("a {} step", other.display()),
     }
 }
 
@@ -74,6 +82,10 @@ fn describe(node: &LogicalPlan) -> String {
 mod tests {
     use super::*;
     use datafusion::prelude::SessionContext;
+
+    fn named_pages(scan: &TableScan) -> bool {
+        scan.table_name.table() == "pages"
+    }
 
     async fn optimized(sql: &str) -> LogicalPlan {
         let ctx = SessionContext::new();
@@ -94,8 +106,11 @@ mod tests {
             "SELECT * FROM pages",
             "SELECT p.page_id, unnest(string_to_array(p.text, ' ')) AS word FROM pages p",
             "SELECT page_id FROM (SELECT page_id, text FROM pages WHERE namespace IN (0, 14)) AS s",
+            "WITH t AS (SELECT page_id, CASE WHEN namespace = 0 THEN title END AS t FROM pages) SELECT * FROM t",
+            "SELECT page_id FROM pages WHERE 1 = 0",
+            "SELECT page_id, title AS s FROM pages UNION ALL SELECT page_id, text AS s FROM pages WHERE namespace = 14",
         ] {
-            check_per_page(&optimized(sql).await).unwrap_or_else(|e| panic!("{sql}: {e}"));
+            check_per_page(&optimized(sql).await, &named_pages).unwrap_or_else(|e| panic!("{sql}: {e}"));
         }
     }
 
@@ -113,13 +128,17 @@ mod tests {
                 "join",
             ),
             ("SELECT page_id FROM other", "reads the table"),
-            ("SELECT page_id FROM pages UNION ALL SELECT page_id FROM pages", "UNION"),
+            ("SELECT page_id FROM pages UNION SELECT page_id FROM pages", "aggregate"),
+            ("SELECT page_id FROM pages UNION ALL VALUES (7)", "no page"),
+            ("SELECT 1 AS one", "no page"),
             (
                 "SELECT page_id FROM pages WHERE page_id > (SELECT avg(page_id) FROM pages)",
                 "needs every page",
             ),
         ] {
-            let error = check_per_page(&optimized(sql).await).expect_err(sql).to_string();
+            let error = check_per_page(&optimized(sql).await, &named_pages)
+                .expect_err(sql)
+                .to_string();
             assert!(error.contains(says), "{sql}: {error}");
             assert!(error.contains("one split at a time"), "{sql}: {error}");
         }

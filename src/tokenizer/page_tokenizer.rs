@@ -5,10 +5,10 @@
 //! calls a function that needs one, so a query without tokenizer functions
 //! never needs a tokenizer file.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicU64;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use anyhow::{anyhow, bail, Context};
 use datafusion::common::{DataFusionError, Result};
@@ -272,6 +272,24 @@ impl TokenizerSet {
         })
     }
 
+    /// [`TokenizerSet::load`], shared by every caller in this process with
+    /// the same specs and backend (files by canonical path and modification
+    /// time): the Python module's Arrow functions and split reads run once
+    /// per batch or split, and loading a tokenizer takes longer than either.
+    pub fn shared(specs: &[String], backend: TokenizerBackend) -> anyhow::Result<Arc<TokenizerSet>> {
+        type Cache = Mutex<HashMap<(Vec<String>, TokenizerBackend), Arc<TokenizerSet>>>;
+        static CACHE: OnceLock<Cache> = OnceLock::new();
+        let cache = CACHE.get_or_init(Default::default);
+        let key = (specs.iter().map(|spec| file_identity(spec)).collect(), backend);
+        if let Some(set) = cache.lock().map_err(|_| anyhow!("tokenizer cache poisoned"))?.get(&key) {
+            return Ok(set.clone());
+        }
+        // Built outside the lock; two threads racing build it twice and keep one.
+        let set = Arc::new(TokenizerSet::load(specs, backend)?);
+        let mut cache = cache.lock().map_err(|_| anyhow!("tokenizer cache poisoned"))?;
+        Ok(cache.entry(key).or_insert(set).clone())
+    }
+
     /// The tokenizer `name` (the default one for `None`), loading it on
     /// first use; errors name `function`, the SQL function that needed it.
     pub fn get(&self, function: &str, name: Option<&str>) -> Result<&Arc<PageTokenizer>> {
@@ -412,4 +430,23 @@ fn default_tokenizer_name(path: &Path) -> String {
     } else {
         stem.to_string()
     }
+}
+
+/// A tokenizer spec as a cache key: its file (of `PATH` or `NAME=PATH`) by
+/// canonical path and modification time, so a relative path read from
+/// another directory, or a file rewritten since, is another tokenizer.
+fn file_identity(spec: &str) -> String {
+    let (name, path) = match spec.split_once('=') {
+        Some((name, path)) if !name.contains(['/', '\\']) => (Some(name), path),
+        _ => (None, spec),
+    };
+    let Ok(canonical) = Path::new(path).canonicalize() else {
+        return spec.to_string(); // a built-in name
+    };
+    let modified = std::fs::metadata(&canonical)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos());
+    format!("{}={}@{modified}", name.unwrap_or_default(), canonical.display())
 }

@@ -29,6 +29,11 @@ def test_read_pages_is_one_task_per_split_with_the_clis_rows(dump):
     assert by_page(rows) == by_page(cli_table(dump, PAGES_QUERY).to_pylist())
 
 
+def test_without_partitions_the_dump_is_divided_for_the_clusters_cpus(dump):
+    datasource = wikitok.ray.WikitokDatasource(dump, PAGES_QUERY)
+    assert datasource.splits == wikitok.splits(dump, partitions=2)  # num_cpus=2
+
+
 def test_groupby_over_the_tokens_is_vocab_sql(dump, cli_vocab):
     dataset = wikitok.ray.read_pages(dump, TOKENS_QUERY, **FLAGS)
     counts = dataset.groupby("token_id").count().to_pandas()
@@ -54,8 +59,8 @@ class KilledOnce(wikitok.ray.WikitokDatasource):
         super().__init__(*args, **kwargs)
         self._marker = marker
 
-    def _read_task(self, split):
-        task = super()._read_task(split)
+    def _read_task(self, split, per_task_row_limit=None):
+        task = super()._read_task(split, per_task_row_limit)
         inner, marker = task.read_fn, self._marker
 
         def read():

@@ -65,6 +65,18 @@ def test_map_in_arrow_with_wikitok_tokenize_is_the_clis_tokenize(spark, dump):
     assert by_page(spark_rows(frame)) == by_page(expected.to_pylist())
 
 
+def test_load_takes_the_input_as_a_path_or_paths_and_a_schema_by_name(spark, dump):
+    files = sorted(str(p) for p in __import__("pathlib").Path(dump).glob("*.bz2"))
+    query = "SELECT page_id, title FROM pages"
+    expected = by_page(cli_table(dump, query).to_pylist())
+    one = spark.read.format("wikitok").option("query", query).load(dump)
+    several = spark.read.format("wikitok").option("query", query).load(files)
+    # A schema of the user's: the columns are matched by name, not position.
+    named = spark.read.format("wikitok").option("query", query).schema("title string, page_id bigint").load(dump)
+    for frame in (one, several, named):
+        assert by_page(spark_rows(frame)) == expected
+
+
 def test_options_are_the_command_lines_flags(spark, dump):
     with pytest.raises(Exception, match="no_such_flag"):
         spark.read.format("wikitok").option("input", dump).option("no_such_flag", "1").load()

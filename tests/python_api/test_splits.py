@@ -109,6 +109,33 @@ def test_queries_across_pages_are_refused_before_reading():
         wikitok.read_split({"location": XML_DUMP}, "SELECT title FROM pages")
 
 
+def test_settings_and_views_may_come_first_nothing_else():
+    part = wikitok.splits(XML_DUMP)[0]
+    query = (
+        "SET datafusion.execution.batch_size = 16; "
+        "CREATE VIEW articles AS SELECT page_id, title FROM pages WHERE namespace = 0; "
+        "SELECT page_id, title AS name FROM articles UNION ALL SELECT page_id, 'none' AS name FROM pages WHERE 1 = 0"
+    )
+    got = wikitok.read_split(part, query).read_all()
+    expected = cli_rows("SELECT page_id, title AS name FROM pages WHERE namespace = 0", "--input", XML_DUMP)
+    assert by_page(got) == by_page(expected)
+    out = scratch("split-copy")
+    for before in (
+        f"COPY (SELECT count(*) AS n FROM pages) TO '{out}/n' STORED AS PARQUET",
+        "CREATE TABLE totals AS SELECT count(*) AS n FROM pages",
+    ):
+        with pytest.raises(wikitok.WikitokError, match="only SET and CREATE VIEW"):
+            wikitok.split_schema(part, f"{before}; SELECT title FROM pages")
+    assert not any(out.iterdir()), "a statement before a split's query wrote files"
+
+
+def test_a_relative_path_is_listed_as_an_absolute_one(tmp_path, monkeypatch):
+    parts = wikitok.splits(XML_DUMP)
+    assert all(part.location.startswith("/") for part in parts)
+    monkeypatch.chdir(tmp_path)  # a worker runs elsewhere
+    assert wikitok.read_split(parts[0], "SELECT title FROM pages").read_all().num_rows > 0
+
+
 def test_bad_records_are_counted_and_reported_per_split():
     directory = scratch("bad-split")
     sample_dump(directory, 50, bad_tail=True)

@@ -12,6 +12,7 @@ use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 
 use super::discover::discover_splits_with;
+use super::remote::is_remote;
 use super::{ByteRange, DumpFamily, RetryOptions, Split};
 
 /// One split, as listed: enough to reopen it anywhere the file is reachable.
@@ -40,8 +41,16 @@ pub struct SplitDescriptor {
 impl SplitDescriptor {
     /// Describes `split`, number `index` of `of`, of `family`.
     pub fn of_split(split: &Split, family: DumpFamily, index: usize, of: usize) -> Self {
+        // A local path made absolute: the worker that reads it runs in
+        // another directory (a Ray worker, a Spark executor).
+        let location = split.location();
+        let location = if is_remote(location) {
+            location.to_string()
+        } else {
+            std::path::absolute(location).map_or_else(|_| location.to_string(), |p| p.display().to_string())
+        };
         SplitDescriptor {
-            location: split.location().to_string(),
+            location,
             file_size: split.file.size(),
             range: split.range.map(|r| (r.start, r.end)),
             size: split.size,

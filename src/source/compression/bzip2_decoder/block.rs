@@ -45,6 +45,8 @@ struct Prepared {
     length: usize,
     origin: usize,
     stored_crc: u32,
+    /// Walked from both ends (its inverse links were built).
+    both_ends: bool,
 }
 
 /// Decodes blocks, reusing its buffers (a 900 k block needs 7.2 MB of links
@@ -68,7 +70,9 @@ impl BlockDecoder {
     /// Reads the block whose magic has just been read from `bits`, up to
     /// its links. `max_block_size` is the stream level's block size
     /// (level × 100 000).
-    pub fn read(&mut self, bits: &mut BitReader, max_block_size: usize) -> Result<(), BlockError> {
+    /// `both_ends`: the block will be walked from both ends, so its
+    /// inverse links are built too.
+    pub fn read(&mut self, bits: &mut BitReader, max_block_size: usize, both_ends: bool) -> Result<(), BlockError> {
         self.prepared = None;
         let stored_crc = bits.read(32);
         if bits.read_bit() {
@@ -87,13 +91,19 @@ impl BlockDecoder {
         if origin >= length {
             return corrupt(format!("BWT origin {origin} outside the block's {length} bytes"));
         }
-        self.link(length, &counts);
+        self.link(length, &counts, both_ends);
         self.prepared = Some(Prepared {
             length,
             origin,
             stored_crc,
+            both_ends,
         });
         Ok(())
+    }
+
+    /// The length of the block read (what its walk writes), 0 if none.
+    pub fn walked_len(&self) -> usize {
+        self.prepared.as_ref().map_or(0, |prepared| prepared.length)
     }
 
     /// Undoes the initial run-length coding of the walked text, appending
@@ -243,8 +253,10 @@ impl BlockDecoder {
     }
 
     /// Links each slot to the slot that follows it in the text (`slots`)
-    /// and to the slot before it (`back`, with the slot's byte).
-    fn link(&mut self, length: usize, counts: &[u32; 256]) {
+    /// and, with `both_ends`, to the slot before it (`back`, with the
+    /// slot's byte). Without, the inverse array is never touched, so its
+    /// pages stay out of the cache (and out of memory).
+    fn link(&mut self, length: usize, counts: &[u32; 256], both_ends: bool) {
         let (slots, back) = self.links.split();
         let (slots, back) = (&mut slots[..length], &mut back[..length]);
         let mut next_of_byte = [0u32; 256];
@@ -253,12 +265,21 @@ impl BlockDecoder {
             *next = sum;
             sum += count;
         }
-        for i in 0..length {
-            let byte = slots[i] & 0xff;
-            let target = next_of_byte[byte as usize];
-            next_of_byte[byte as usize] += 1;
-            slots[target as usize] |= (i as u32) << 8;
-            back[i] = (target << 8) | byte;
+        if both_ends {
+            for i in 0..length {
+                let byte = slots[i] & 0xff;
+                let target = next_of_byte[byte as usize];
+                next_of_byte[byte as usize] += 1;
+                slots[target as usize] |= (i as u32) << 8;
+                back[i] = (target << 8) | byte;
+            }
+        } else {
+            for i in 0..length {
+                let byte = slots[i] & 0xff;
+                let target = next_of_byte[byte as usize];
+                next_of_byte[byte as usize] += 1;
+                slots[target as usize] |= (i as u32) << 8;
+            }
         }
     }
 }
@@ -267,10 +288,11 @@ impl BlockDecoder {
 ///
 /// The walk is a chain of dependent loads at random places in megabytes of
 /// links — a cache (and TLB) miss per byte, most of the decoder's time when
-/// walked one chain at a time. So every block is walked from both ends at
-/// once — forward from the origin through the links, backward from the last
-/// byte through the inverse links — and the chains of several blocks step
-/// together, so their misses overlap. (The last byte's slot is the origin
+/// walked one chain at a time. So the chains of several blocks step
+/// together, so their misses overlap, and a block read `both_ends` is
+/// walked from both ends at once — forward from the origin through the
+/// links, backward from the last byte through the inverse links — at the
+/// price of a second array in the cache ([`super::plan`] chooses). (The last byte's slot is the origin
 /// itself: following the links `length` times from any slot returns to it,
 /// as the cycle's length divides the block's — also when the block is one
 /// string repeated.)
@@ -283,11 +305,27 @@ pub fn walk(decoders: &mut [&mut BlockDecoder]) {
             prepared,
             ..
         } = &mut **decoder;
-        let Some(Prepared { length, origin, .. }) = *prepared else {
+        let Some(Prepared {
+            length,
+            origin,
+            both_ends,
+            ..
+        }) = *prepared
+        else {
             continue;
         };
         let (slots, back) = links.split();
         walked.resize(length.max(walked.len()), 0);
+        if !both_ends {
+            lanes.push(Lane {
+                links: &slots[..length],
+                position: slots[origin] >> 8,
+                out: &mut walked[..length],
+                done: 0,
+                backwards: false,
+            });
+            continue;
+        }
         let (first_half, second_half) = walked[..length].split_at_mut(length / 2);
         lanes.push(Lane {
             links: &slots[..length],

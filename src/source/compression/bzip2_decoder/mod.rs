@@ -7,10 +7,11 @@
 //! `bzip2` crate uses — spends its time in a byte-at-a-time state machine.
 //! This decoder keeps the format's stages apart (`block.rs`) so each runs as
 //! a tight loop: table-driven Huffman decoding (`huffman.rs`), the inverse
-//! BWT walked as several interleaved chains (each block from both ends,
-//! `BLOCKS_TOGETHER` blocks at once: the walk is a cache miss per byte,
-//! and independent chains overlap their misses), run-length decoding by
-//! slices, CRC eight bytes at a time (`crc.rs`). libbz2 stays the reference
+//! BWT walked as several interleaved chains (several blocks at once, each
+//! maybe from both ends: the walk is a cache miss per byte, and
+//! independent chains overlap their misses), run-length decoding by
+//! slices, CRC eight bytes at a time (`crc.rs`); how many chains at once
+//! is measured on the machine at hand (`plan.rs`). libbz2 stays the reference
 //! in the tests: every input decodes to libbz2's bytes, and both CRCs (block
 //! and stream) are checked. Measured in `benches/pipeline.rs` (`bzip2`).
 //!
@@ -24,6 +25,7 @@ mod block;
 mod crc;
 mod huffman;
 mod links;
+mod plan;
 
 use std::collections::VecDeque;
 use std::io::{self, BufRead, Read};
@@ -33,17 +35,13 @@ use std::sync::Arc;
 use super::bzip2_blocks::{find_block_magic, BLOCK_MAGIC, END_OF_STREAM_MAGIC, MAGIC_BITS};
 use bits::BitReader;
 use block::{BlockDecoder, BlockError};
+use plan::{thread_cpu_time, PlanChooser, MAX_BLOCKS, PLANS};
 
 /// Compressed bytes held ahead of a block before decoding it. A block of
 /// real data is at most ~1 MB; a block that needs more (hostile input) is
 /// retried with twice the lookahead, up to [`MAX_LOOKAHEAD`].
 const LOOKAHEAD: usize = 2 << 20;
 const MAX_LOOKAHEAD: usize = 64 << 20;
-/// Blocks decoded together: their inverse-BWT walks step in lockstep so
-/// their cache misses overlap (see [`block::walk`]). Each costs 8 MB of links;
-/// decoding alone measured 1.58× libbz2 with 2, 1.90× with 3 and 4, but a
-/// third block's links raised the job's peak RSS by ~16 MB per range.
-const BLOCKS_TOGETHER: usize = 2;
 /// Bytes read from the source at a time.
 const READ_CHUNK: usize = 1 << 20;
 
@@ -93,6 +91,8 @@ pub struct Bzip2Reader {
     own_bytes: Arc<AtomicU64>,
     /// Compressed bytes consumed (for ranges, never past the range's end).
     compressed: Arc<AtomicU64>,
+    /// A walk plan fixed for every round (tests); else the shared chooser's.
+    forced_plan: Option<usize>,
 }
 
 impl Bzip2Reader {
@@ -133,7 +133,15 @@ impl Bzip2Reader {
             end_bit,
             own_bytes: Arc::new(AtomicU64::new(0)),
             compressed,
+            forced_plan: None,
         }
+    }
+
+    /// Walks every round with `PLANS[plan]` (tests: each plan gives the same bytes).
+    #[cfg(test)]
+    fn with_plan(mut self, plan: usize) -> Self {
+        self.forced_plan = Some(plan);
+        self
     }
 
     /// Decompressed bytes of the range's own blocks so far; final once a
@@ -279,17 +287,21 @@ impl Bzip2Reader {
         Ok(magic)
     }
 
-    /// Reads up to [`BLOCKS_TOGETHER`] blocks, walks them together and
-    /// queues their texts; false when the next marker is not a block. A
-    /// failure after the first block is reported once the blocks before it
-    /// have been read.
+    /// Reads as many blocks as the process's current [`plan`] walks
+    /// together, walks them and queues their texts; false when the next
+    /// marker is not a block. A failure after the first block is reported
+    /// once the blocks before it have been read.
     fn read_blocks(&mut self) -> io::Result<bool> {
+        let started = thread_cpu_time();
+        let chooser = PlanChooser::shared();
+        let plan_index = self.forced_plan.unwrap_or_else(|| chooser.next());
+        let plan = PLANS[plan_index];
         let end_bit = self.end_bit;
         let is_own = move |start: u64| end_bit.is_none_or(|end| start < end);
         let mut count = 0;
-        let mut starts = [0u64; BLOCKS_TOGETHER];
-        while count < BLOCKS_TOGETHER {
-            match self.read_block(count) {
+        let mut starts = [0u64; MAX_BLOCKS];
+        while count < plan.blocks {
+            match self.read_block(count, plan.both_ends) {
                 Ok(Some(block_start)) => {
                     starts[count] = block_start;
                     count += 1;
@@ -311,6 +323,12 @@ impl Bzip2Reader {
         }
         let mut decoders: Vec<&mut BlockDecoder> = self.decoders[..count].iter_mut().collect();
         block::walk(&mut decoders);
+        let walked: usize = decoders.iter().map(|d| d.walked_len()).sum();
+        // A round of fewer blocks than the plan's (a range's or a file's
+        // last) says little about the plan: not recorded.
+        if count == plan.blocks {
+            chooser.record(plan_index, walked as u64, thread_cpu_time().saturating_sub(started));
+        }
         for (i, decoder) in decoders.into_iter().enumerate() {
             let mut text = self.spare_texts.pop().unwrap_or_default();
             text.clear();
@@ -334,7 +352,7 @@ impl Bzip2Reader {
 
     /// Reads the block at the reader's bit into `self.decoders[slot]`,
     /// returning where it started; `None` when no block starts there.
-    fn read_block(&mut self, slot: usize) -> io::Result<Option<u64>> {
+    fn read_block(&mut self, slot: usize, both_ends: bool) -> io::Result<Option<u64>> {
         if self.state != State::Marker {
             return Ok(None);
         }
@@ -348,7 +366,7 @@ impl Bzip2Reader {
                 self.decoders.push(BlockDecoder::default());
             }
             let mut bits = BitReader::new(&self.input, block_start + MAGIC_BITS - self.input_offset * 8);
-            match self.decoders[slot].read(&mut bits, self.max_block_size) {
+            match self.decoders[slot].read(&mut bits, self.max_block_size, both_ends) {
                 Ok(()) => {
                     self.bit = self.input_offset * 8 + bits.bit_position();
                     return Ok(Some(block_start));

@@ -12,14 +12,45 @@
 //! `token_strings()` reads the same for a built-in and a `tokenizer.json`.
 
 use std::fmt;
+use std::sync::OnceLock;
+
+use super::fast_bpe::FastBpe;
 
 /// A tokenizer built into wikitok.
 #[derive(Clone, Copy)]
 pub struct BuiltinTokenizer {
     pub name: &'static str,
     bpe: &'static bpe_openai::Tokenizer,
+    /// The encoder page text goes through: [`FastBpe`] over the same
+    /// dictionary (`None` only if it could not be built: then `bpe`'s own).
+    fast: Option<&'static FastBpe>,
     /// Special tokens and their ids.
     specials: &'static [(&'static str, u32)],
+}
+
+/// tiktoken's split regexes of the two encodings (`tiktoken_ext/openai_public.py`).
+const CL100K_SPLIT: &str = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
+const O200K_SPLIT: &str = concat!(
+    r"[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?",
+    r"|[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?",
+    r"|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+",
+);
+
+/// The fast encoder of a built-in tokenizer, built once per process.
+fn fast_encoder(
+    cell: &'static OnceLock<Option<FastBpe>>,
+    bpe: &'static bpe_openai::Tokenizer,
+    split: &str,
+    name: &str,
+) -> Option<&'static FastBpe> {
+    cell.get_or_init(|| match FastBpe::from_builtin(bpe, split) {
+        Ok(fast) => Some(fast),
+        Err(e) => {
+            tracing::warn!("{name}: the fast encoder could not be built ({e}); using bpe-openai's own");
+            None
+        }
+    })
+    .as_ref()
 }
 
 impl fmt::Debug for BuiltinTokenizer {
@@ -45,16 +76,26 @@ impl BuiltinTokenizer {
     /// The built-in tokenizer called `name`, if there is one.
     pub fn named(name: &str) -> Option<BuiltinTokenizer> {
         match name {
-            "cl100k_base" => Some(BuiltinTokenizer {
-                name: "cl100k_base",
-                bpe: bpe_openai::cl100k_base(),
-                specials: CL100K_SPECIALS,
-            }),
-            "o200k_base" => Some(BuiltinTokenizer {
-                name: "o200k_base",
-                bpe: bpe_openai::o200k_base(),
-                specials: O200K_SPECIALS,
-            }),
+            "cl100k_base" => {
+                static FAST: OnceLock<Option<FastBpe>> = OnceLock::new();
+                let bpe = bpe_openai::cl100k_base();
+                Some(BuiltinTokenizer {
+                    name: "cl100k_base",
+                    bpe,
+                    fast: fast_encoder(&FAST, bpe, CL100K_SPLIT, name),
+                    specials: CL100K_SPECIALS,
+                })
+            }
+            "o200k_base" => {
+                static FAST: OnceLock<Option<FastBpe>> = OnceLock::new();
+                let bpe = bpe_openai::o200k_base();
+                Some(BuiltinTokenizer {
+                    name: "o200k_base",
+                    bpe,
+                    fast: fast_encoder(&FAST, bpe, O200K_SPLIT, name),
+                    specials: O200K_SPECIALS,
+                })
+            }
             _ => None,
         }
     }
@@ -62,11 +103,17 @@ impl BuiltinTokenizer {
     /// Appends the ids of `text` (special tokens in the text are text, as
     /// tiktoken's `encode_ordinary` reads them).
     pub fn encode_into(&self, text: &str, out: &mut Vec<u32>) {
-        out.extend(self.bpe.encode(text));
+        match self.fast {
+            Some(fast) => fast.encode_into(text, out),
+            None => out.extend(self.bpe.encode(text)),
+        }
     }
 
     pub fn count(&self, text: &str) -> usize {
-        self.bpe.count(text)
+        match self.fast {
+            Some(fast) => fast.count(text),
+            None => self.bpe.count(text),
+        }
     }
 
     /// The largest id + 1 (tiktoken's `n_vocab`).
@@ -257,11 +304,16 @@ mod tests {
             ("o200k_base", tiktoken_rs::o200k_base_singleton()),
         ] {
             let builtin = BuiltinTokenizer::named(name).unwrap();
-            for text in &texts {
-                let mut ids = Vec::new();
-                builtin.encode_into(text, &mut ids);
-                assert_eq!(ids, reference.encode_ordinary(text), "{name}: {text:?}");
-                assert_eq!(builtin.count(text), ids.len());
+            assert!(builtin.fast.is_some(), "{name}: the fast encoder was not built");
+            // Twice: the second pass is answered from the piece memo.
+            for _ in 0..2 {
+                for text in &texts {
+                    let mut ids = Vec::new();
+                    builtin.encode_into(text, &mut ids);
+                    assert_eq!(ids, reference.encode_ordinary(text), "{name}: {text:?}");
+                    assert_eq!(ids, builtin.bpe.encode(text.as_str()), "{name}: {text:?}");
+                    assert_eq!(builtin.count(text), ids.len());
+                }
             }
         }
     }

@@ -54,7 +54,7 @@ fn unsupported<T>(reason: impl Into<String>) -> Result<T, Unsupported> {
 
 /// A byte-level BPE tokenizer that gives Hugging Face's ids, faster.
 pub struct FastBpe {
-    tokenizer: bpe_openai::Tokenizer,
+    tokenizer: Encoder,
     /// Every token's bytes → its id. Most pre-tokenized pieces (words with
     /// their leading space) are one token; tiktoken looks a piece up whole
     /// before merging, and so do we: one hash lookup instead of building a
@@ -68,6 +68,24 @@ pub struct FastBpe {
     lookahead: Vec<bool>,
     /// Which of this thread's [`THREAD_STATE`] entries is this tokenizer's.
     cache_key: u64,
+}
+
+/// The byte-pair encoder (and normalizer) behind a [`FastBpe`]: built from a
+/// file, or one of those `bpe-openai` compiles in (the built-in tokenizers).
+enum Encoder {
+    Owned(Box<bpe_openai::Tokenizer>),
+    Builtin(&'static bpe_openai::Tokenizer),
+}
+
+impl std::ops::Deref for Encoder {
+    type Target = bpe_openai::Tokenizer;
+
+    fn deref(&self) -> &bpe_openai::Tokenizer {
+        match self {
+            Encoder::Owned(tokenizer) => tokenizer,
+            Encoder::Builtin(tokenizer) => tokenizer,
+        }
+    }
 }
 
 /// What each thread keeps per tokenizer.
@@ -138,18 +156,35 @@ impl FastBpe {
         let splitter = Regex::new_many(&pattern_texts).map_err(|e| Unsupported(format!("split regex: {e}")))?;
         let tokenizer =
             bpe_openai::Tokenizer::new(bpe, None, nfc).map_err(|e| Unsupported(format!("tokenizer: {e}")))?;
+        let fast = FastBpe::with_encoder(Encoder::Owned(Box::new(tokenizer)), splitter, lookahead);
+        tracing::debug!("fast BPE encoder {source} in {:.2} s", started.elapsed().as_secs_f64());
+        Ok(fast)
+    }
+
+    /// The fast path for a tokenizer `bpe-openai` compiles in, whose split
+    /// regex (as tiktoken writes it) is `split_pattern`: the same ids as
+    /// `bpe-openai`'s own `encode`, with this encoder's per-thread regex
+    /// cache, whole-token lookup and piece memo (its own `encode` takes a
+    /// regex cache from a shared pool per piece and memoizes nothing).
+    pub fn from_builtin(tokenizer: &'static bpe_openai::Tokenizer, split_pattern: &str) -> Result<Self, Unsupported> {
+        let patterns = automaton_patterns(split_pattern)?;
+        let (pattern_texts, lookahead): (Vec<&str>, Vec<bool>) = patterns.iter().map(|(p, l)| (p.as_str(), *l)).unzip();
+        let splitter = Regex::new_many(&pattern_texts).map_err(|e| Unsupported(format!("split regex: {e}")))?;
+        Ok(FastBpe::with_encoder(Encoder::Builtin(tokenizer), splitter, lookahead))
+    }
+
+    fn with_encoder(tokenizer: Encoder, splitter: Regex, lookahead: Vec<bool>) -> Self {
         let bpe = &tokenizer.bpe;
         let whole_pieces = (0..bpe.num_tokens() as u32)
             .map(|id| (Box::from(bpe.token_bytes(id)), id))
             .collect();
-        tracing::debug!("fast BPE encoder {source} in {:.2} s", started.elapsed().as_secs_f64());
-        Ok(FastBpe {
+        FastBpe {
             tokenizer,
             whole_pieces,
             splitter,
             lookahead,
             cache_key: NEXT_CACHE_KEY.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
-        })
+        }
     }
 
     /// The token ids of `text`, as Hugging Face's `encode(text, false)` gives

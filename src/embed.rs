@@ -178,8 +178,9 @@ impl RunHandle {
 pub struct QueryStream {
     schema: SchemaRef,
     stream: SendableRecordBatchStream,
-    /// Keeps the session (tables, tokenizers, memory pool) alive.
-    _job: Job,
+    /// The session (tables, tokenizers, memory pool), kept alive; its read
+    /// counters are what [`QueryStream::read_report`] reports.
+    job: Job,
 }
 
 /// Starts `wikitok sql QUERY ARGS...`: statements before the last run now;
@@ -197,7 +198,7 @@ pub fn start_query(args: Vec<String>) -> Result<QueryStream> {
         Ok(QueryStream {
             schema: stream.schema(),
             stream,
-            _job: job,
+            job,
         })
     })
 }
@@ -206,7 +207,7 @@ impl QueryStream {
     /// What the reader has read and skipped so far, as JSON: `pages`,
     /// `bad_records` and `bad_records_by_kind`.
     pub fn read_report(&self) -> String {
-        let stats = self._job.read_stats();
+        let stats = self.job.read_stats();
         serde_json::json!({
             "pages": ReadStats::get(&stats.pages_emitted),
             "bad_records": stats.bad_total(),
@@ -275,7 +276,7 @@ pub fn start_split_query(split: &str, args: Vec<String>) -> Result<QueryStream> 
         Ok(QueryStream {
             schema: stream.schema(),
             stream,
-            _job: job,
+            job,
         })
     })
 }

@@ -17,7 +17,8 @@
 use super::bits::BitReader;
 use super::crc::block_crc;
 use super::huffman::{HuffmanTable, MAX_CODE_BITS, MAX_SYMBOLS};
-use super::links::LinkArrays;
+use super::links::LinkArray;
+use super::segments::SegmentedWalk;
 
 const MAX_TABLES: usize = 6;
 const MIN_TABLES: usize = 2;
@@ -45,34 +46,29 @@ struct Prepared {
     length: usize,
     origin: usize,
     stored_crc: u32,
-    /// Walked from both ends (its inverse links were built).
-    both_ends: bool,
 }
 
-/// Decodes blocks, reusing its buffers (a 900 k block needs 7.2 MB of links
-/// both ways and 0.9 MB of walked text). A block is decoded in three steps —
-/// [`read`](Self::read), [`walk`] (which walks several blocks' chains at
-/// once), [`finish`](Self::finish).
+/// Decodes blocks, reusing its buffers (a 900 k block needs 3.6 MB of links
+/// and 0.9 MB of walked text). A block is decoded in three steps —
+/// [`read`](Self::read), [`walk`](Self::walk), [`finish`](Self::finish).
 #[derive(Default)]
 pub struct BlockDecoder {
     /// The last column, one byte per slot, then each slot's link to the
-    /// next slot in the text (`slots`); and each slot's link to the slot
-    /// before it, with its byte (`back`).
-    links: LinkArrays,
+    /// next slot in the text.
+    links: LinkArray,
     /// The text before the run-length decoding.
     walked: Vec<u8>,
     tables: Vec<HuffmanTable>,
     selectors: Vec<u8>,
     prepared: Option<Prepared>,
+    segments: SegmentedWalk,
 }
 
 impl BlockDecoder {
     /// Reads the block whose magic has just been read from `bits`, up to
     /// its links. `max_block_size` is the stream level's block size
     /// (level × 100 000).
-    /// `both_ends`: the block will be walked from both ends, so its
-    /// inverse links are built too.
-    pub fn read(&mut self, bits: &mut BitReader, max_block_size: usize, both_ends: bool) -> Result<(), BlockError> {
+    pub fn read(&mut self, bits: &mut BitReader, max_block_size: usize) -> Result<(), BlockError> {
         self.prepared = None;
         let stored_crc = bits.read(32);
         if bits.read_bit() {
@@ -91,19 +87,28 @@ impl BlockDecoder {
         if origin >= length {
             return corrupt(format!("BWT origin {origin} outside the block's {length} bytes"));
         }
-        self.link(length, &counts, both_ends);
+        self.link(length, &counts);
         self.prepared = Some(Prepared {
             length,
             origin,
             stored_crc,
-            both_ends,
         });
         Ok(())
     }
 
-    /// The length of the block read (what its walk writes), 0 if none.
-    pub fn walked_len(&self) -> usize {
-        self.prepared.as_ref().map_or(0, |prepared| prepared.length)
+    /// Walks the block read into its text before the run-length decoding:
+    /// as many chains through its links at once ([`super::segments`]), or,
+    /// for a block too small to gain (or of many short cycles), as one.
+    pub fn walk(&mut self) {
+        let Some(Prepared { length, origin, .. }) = self.prepared else {
+            return;
+        };
+        let links = &mut self.links.slots()[..length];
+        self.walked.resize(length.max(self.walked.len()), 0);
+        let walked = &mut self.walked[..length];
+        if !self.segments.walk(links, origin, walked) {
+            walk_one_chain(links, origin, walked);
+        }
     }
 
     /// Undoes the initial run-length coding of the walked text, appending
@@ -192,7 +197,7 @@ impl BlockDecoder {
         let mut front: [u8; 256] = [0; 256];
         front[..used_bytes.len()].copy_from_slice(used_bytes);
         let mut counts = [0u32; 256];
-        let (all_slots, _) = self.links.split();
+        let all_slots = self.links.slots();
         let capacity = all_slots.len();
         let slots = &mut all_slots[..max_block_size.min(capacity)];
         let mut length = 0usize;
@@ -252,152 +257,35 @@ impl BlockDecoder {
         corrupt("the selectors ran out before the end of the block")
     }
 
-    /// Links each slot to the slot that follows it in the text (`slots`)
-    /// and, with `both_ends`, to the slot before it (`back`, with the
-    /// slot's byte). Without, the inverse array is never touched, so its
-    /// pages stay out of the cache (and out of memory).
-    fn link(&mut self, length: usize, counts: &[u32; 256], both_ends: bool) {
-        let (slots, back) = self.links.split();
-        let (slots, back) = (&mut slots[..length], &mut back[..length]);
+    /// Links each slot to the slot that follows it in the text, keeping
+    /// its byte in the low 8 bits.
+    fn link(&mut self, length: usize, counts: &[u32; 256]) {
+        let slots = &mut self.links.slots()[..length];
         let mut next_of_byte = [0u32; 256];
         let mut sum = 0u32;
         for (next, &count) in next_of_byte.iter_mut().zip(counts) {
             *next = sum;
             sum += count;
         }
-        if both_ends {
-            for i in 0..length {
-                let byte = slots[i] & 0xff;
-                let target = next_of_byte[byte as usize];
-                next_of_byte[byte as usize] += 1;
-                slots[target as usize] |= (i as u32) << 8;
-                back[i] = (target << 8) | byte;
-            }
-        } else {
-            for i in 0..length {
-                let byte = slots[i] & 0xff;
-                let target = next_of_byte[byte as usize];
-                next_of_byte[byte as usize] += 1;
-                slots[target as usize] |= (i as u32) << 8;
-            }
+        for i in 0..length {
+            let byte = slots[i] & 0xff;
+            let target = next_of_byte[byte as usize];
+            next_of_byte[byte as usize] += 1;
+            slots[target as usize] |= (i as u32) << 8;
         }
     }
 }
 
-/// Walks the links of every block read by `decoders` into their text.
-///
-/// The walk is a chain of dependent loads at random places in megabytes of
-/// links — a cache (and TLB) miss per byte, most of the decoder's time when
-/// walked one chain at a time. So the chains of several blocks step
-/// together, so their misses overlap, and a block read `both_ends` is
-/// walked from both ends at once — forward from the origin through the
-/// links, backward from the last byte through the inverse links — at the
-/// price of a second array in the cache ([`super::plan`] chooses). (The last byte's slot is the origin
-/// itself: following the links `length` times from any slot returns to it,
-/// as the cycle's length divides the block's — also when the block is one
-/// string repeated.)
-pub fn walk(decoders: &mut [&mut BlockDecoder]) {
-    let mut lanes = Vec::with_capacity(2 * decoders.len());
-    for decoder in decoders.iter_mut() {
-        let BlockDecoder {
-            links,
-            walked,
-            prepared,
-            ..
-        } = &mut **decoder;
-        let Some(Prepared {
-            length,
-            origin,
-            both_ends,
-            ..
-        }) = *prepared
-        else {
-            continue;
-        };
-        let (slots, back) = links.split();
-        walked.resize(length.max(walked.len()), 0);
-        if !both_ends {
-            lanes.push(Lane {
-                links: &slots[..length],
-                position: slots[origin] >> 8,
-                out: &mut walked[..length],
-                done: 0,
-                backwards: false,
-            });
-            continue;
-        }
-        let (first_half, second_half) = walked[..length].split_at_mut(length / 2);
-        lanes.push(Lane {
-            links: &slots[..length],
-            position: slots[origin] >> 8,
-            out: first_half,
-            done: 0,
-            backwards: false,
-        });
-        lanes.push(Lane {
-            links: &back[..length],
-            position: origin as u32,
-            out: second_half,
-            done: 0,
-            backwards: true,
-        });
-    }
-    while !lanes.is_empty() {
-        let steps = lanes.iter().map(Lane::remaining).min().unwrap_or(0);
-        match lanes.len() {
-            1 => step_together::<1>(&mut lanes, steps),
-            2 => step_together::<2>(&mut lanes, steps),
-            3 => step_together::<3>(&mut lanes, steps),
-            4 => step_together::<4>(&mut lanes, steps),
-            5 => step_together::<5>(&mut lanes, steps),
-            6 => step_together::<6>(&mut lanes, steps),
-            7 => step_together::<7>(&mut lanes, steps),
-            8 => step_together::<8>(&mut lanes, steps),
-            _ => {
-                for _ in 0..steps {
-                    lanes.iter_mut().for_each(Lane::step);
-                }
-            }
-        }
-        lanes.retain(|lane| lane.remaining() > 0);
-    }
-}
-
-/// `steps` steps of each of exactly `N` lanes, interleaved (a fixed count,
-/// so the lanes' positions stay in registers).
-fn step_together<const N: usize>(lanes: &mut [Lane], steps: usize) {
-    let lanes: &mut [Lane; N] = lanes.try_into().expect("N lanes");
-    for _ in 0..steps {
-        lanes.iter_mut().for_each(Lane::step);
-    }
-}
-
-/// One chain of the walk: follows `links` from `position`, writing one byte
-/// per step into `out`, front to back (or back to front).
-struct Lane<'a> {
-    links: &'a [u32],
-    position: u32,
-    out: &'a mut [u8],
-    done: usize,
-    backwards: bool,
-}
-
-impl Lane<'_> {
-    fn remaining(&self) -> usize {
-        self.out.len() - self.done
-    }
-
-    #[inline(always)]
-    fn step(&mut self) {
-        let link = self.links[self.position as usize];
-        let at = if self.backwards {
-            self.out.len() - 1 - self.done
-        } else {
-            self.done
-        };
-        self.out[at] = link as u8;
-        self.position = link >> 8;
-        self.done += 1;
+/// The inverse BWT walked as one chain: from the slot after the origin,
+/// each slot's byte, then on to the slot it links to. (Following the links
+/// `length` times from any slot returns to it, as the cycle's length
+/// divides the block's — also when the block is one string repeated.)
+fn walk_one_chain(links: &[u32], origin: usize, out: &mut [u8]) {
+    let mut position = links[origin] >> 8;
+    for byte in out.iter_mut() {
+        let link = links[position as usize];
+        *byte = link as u8;
+        position = link >> 8;
     }
 }
 

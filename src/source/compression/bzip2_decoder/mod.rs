@@ -7,11 +7,10 @@
 //! `bzip2` crate uses — spends its time in a byte-at-a-time state machine.
 //! This decoder keeps the format's stages apart (`block.rs`) so each runs as
 //! a tight loop: table-driven Huffman decoding (`huffman.rs`), the inverse
-//! BWT walked as several interleaved chains (several blocks at once, each
-//! maybe from both ends: the walk is a cache miss per byte, and
-//! independent chains overlap their misses), run-length decoding by
-//! slices, CRC eight bytes at a time (`crc.rs`); how many chains at once
-//! is measured on the machine at hand (`plan.rs`). libbz2 stays the reference
+//! BWT walked as sixteen chains at once through one block's links (the walk
+//! is a cache miss per byte, and independent chains overlap their misses;
+//! `segments.rs`), run-length decoding by slices, CRC eight bytes at a time
+//! (`crc.rs`). libbz2 stays the reference
 //! in the tests: every input decodes to libbz2's bytes, and both CRCs (block
 //! and stream) are checked. Measured in `benches/pipeline.rs` (`bzip2`).
 //!
@@ -25,7 +24,7 @@ mod block;
 mod crc;
 mod huffman;
 mod links;
-mod plan;
+mod segments;
 
 use std::collections::VecDeque;
 use std::io::{self, BufRead, Read};
@@ -35,7 +34,6 @@ use std::sync::Arc;
 use super::bzip2_blocks::{find_block_magic, BLOCK_MAGIC, END_OF_STREAM_MAGIC, MAGIC_BITS};
 use bits::BitReader;
 use block::{BlockDecoder, BlockError};
-use plan::{thread_cpu_time, PlanChooser, MAX_BLOCKS, PLANS};
 
 /// Compressed bytes held ahead of a block before decoding it. A block of
 /// real data is at most ~1 MB; a block that needs more (hostile input) is
@@ -75,13 +73,11 @@ pub struct Bzip2Reader {
     /// proper end. (A range that starts mid-file is inside a stream from
     /// its first block on.)
     inside_stream_data: bool,
-    /// One decoder per block read together (created as first needed).
-    decoders: Vec<BlockDecoder>,
+    /// The block decoder (created as first needed: its buffers take 4.5 MB).
+    decoder: Option<Box<BlockDecoder>>,
     /// Texts of blocks decoded but not yet read, in order.
     ready: VecDeque<Vec<u8>>,
     spare_texts: Vec<Vec<u8>>,
-    /// A failure met while reading ahead, reported after the blocks before it.
-    pending_error: Option<io::Error>,
     /// The text being read, and how far.
     text: Vec<u8>,
     position: usize,
@@ -91,8 +87,6 @@ pub struct Bzip2Reader {
     own_bytes: Arc<AtomicU64>,
     /// Compressed bytes consumed (for ranges, never past the range's end).
     compressed: Arc<AtomicU64>,
-    /// A walk plan fixed for every round (tests); else the shared chooser's.
-    forced_plan: Option<usize>,
 }
 
 impl Bzip2Reader {
@@ -124,24 +118,15 @@ impl Bzip2Reader {
             max_block_size: 900_000,
             stream_crc: None,
             inside_stream_data: start > 0,
-            decoders: Vec::new(),
+            decoder: None,
             ready: VecDeque::new(),
             spare_texts: Vec::new(),
-            pending_error: None,
             text: Vec::new(),
             position: 0,
             end_bit,
             own_bytes: Arc::new(AtomicU64::new(0)),
             compressed,
-            forced_plan: None,
         }
-    }
-
-    /// Walks every round with `PLANS[plan]` (tests: each plan gives the same bytes).
-    #[cfg(test)]
-    fn with_plan(mut self, plan: usize) -> Self {
-        self.forced_plan = Some(plan);
-        self
     }
 
     /// Decompressed bytes of the range's own blocks so far; final once a
@@ -256,9 +241,6 @@ impl Bzip2Reader {
                 self.report_position();
                 return Ok(true);
             }
-            if let Some(error) = self.pending_error.take() {
-                return Err(error);
-            }
             match self.state {
                 State::Finished => {
                     self.report_position();
@@ -287,72 +269,30 @@ impl Bzip2Reader {
         Ok(magic)
     }
 
-    /// Reads as many blocks as the process's current [`plan`] walks
-    /// together, walks them and queues their texts; false when the next
-    /// marker is not a block. A failure after the first block is reported
-    /// once the blocks before it have been read.
+    /// Reads the next block, walks it and queues its text; false when the
+    /// next marker is not a block.
     fn read_blocks(&mut self) -> io::Result<bool> {
-        let started = thread_cpu_time();
-        let chooser = PlanChooser::shared();
-        let plan_index = self.forced_plan.unwrap_or_else(|| chooser.next());
-        let plan = PLANS[plan_index];
-        let end_bit = self.end_bit;
-        let is_own = move |start: u64| end_bit.is_none_or(|end| start < end);
-        let mut count = 0;
-        let mut starts = [0u64; MAX_BLOCKS];
-        while count < plan.blocks {
-            match self.read_block(count, plan.both_ends) {
-                Ok(Some(block_start)) => {
-                    starts[count] = block_start;
-                    count += 1;
-                    // Blocks past a range's end are read only as far as asked.
-                    if !is_own(block_start) {
-                        break;
-                    }
-                }
-                Ok(None) => break,
-                Err(error) if count == 0 => return Err(error),
-                Err(error) => {
-                    self.pending_error = Some(error);
-                    break;
-                }
-            }
-        }
-        if count == 0 {
+        let Some(block_start) = self.read_block()? else {
             return Ok(false);
+        };
+        let decoder = self.decoder.get_or_insert_with(Box::default);
+        decoder.walk();
+        let mut text = self.spare_texts.pop().unwrap_or_default();
+        text.clear();
+        let crc = decoder
+            .finish(&mut text)
+            .map_err(|error| block_error(block_start, error, true))?;
+        self.stream_crc = self.stream_crc.map(|stream| crc::combine(stream, crc));
+        if self.end_bit.is_none_or(|end| block_start < end) {
+            self.own_bytes.fetch_add(text.len() as u64, Ordering::Relaxed);
         }
-        let mut decoders: Vec<&mut BlockDecoder> = self.decoders[..count].iter_mut().collect();
-        block::walk(&mut decoders);
-        let walked: usize = decoders.iter().map(|d| d.walked_len()).sum();
-        // A round of fewer blocks than the plan's (a range's or a file's
-        // last) says little about the plan: not recorded.
-        if count == plan.blocks {
-            chooser.record(plan_index, walked as u64, thread_cpu_time().saturating_sub(started));
-        }
-        for (i, decoder) in decoders.into_iter().enumerate() {
-            let mut text = self.spare_texts.pop().unwrap_or_default();
-            text.clear();
-            match decoder.finish(&mut text) {
-                Ok(crc) => {
-                    self.stream_crc = self.stream_crc.map(|stream| crc::combine(stream, crc));
-                    if is_own(starts[i]) {
-                        self.own_bytes.fetch_add(text.len() as u64, Ordering::Relaxed);
-                    }
-                    self.ready.push_back(text);
-                }
-                Err(error) => {
-                    // This block's failure comes before any later one's.
-                    self.pending_error = Some(block_error(starts[i], error, true));
-                    break;
-                }
-            }
-        }
+        self.ready.push_back(text);
         Ok(true)
     }
 
-    /// Reads the block at the reader's bit into `self.decoders[slot]`,
-    /// returning where it started; `None` when no block starts there.
-    fn read_block(&mut self, slot: usize, both_ends: bool) -> io::Result<Option<u64>> {
+    /// Reads the block at the reader's bit into the decoder, returning
+    /// where it started; `None` when no block starts there.
+    fn read_block(&mut self) -> io::Result<Option<u64>> {
         if self.state != State::Marker {
             return Ok(None);
         }
@@ -362,11 +302,9 @@ impl Bzip2Reader {
             if self.marker(lookahead)? != BLOCK_MAGIC {
                 return Ok(None);
             }
-            if self.decoders.len() <= slot {
-                self.decoders.push(BlockDecoder::default());
-            }
+            let decoder = self.decoder.get_or_insert_with(Box::default);
             let mut bits = BitReader::new(&self.input, block_start + MAGIC_BITS - self.input_offset * 8);
-            match self.decoders[slot].read(&mut bits, self.max_block_size, both_ends) {
+            match decoder.read(&mut bits, self.max_block_size) {
                 Ok(()) => {
                     self.bit = self.input_offset * 8 + bits.bit_position();
                     return Ok(Some(block_start));

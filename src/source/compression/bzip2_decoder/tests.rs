@@ -6,7 +6,6 @@ use std::io::{Read, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use super::plan::PLANS;
 use super::Bzip2Reader;
 use crate::source::compression::bzip2_blocks::find_block_magic;
 
@@ -235,10 +234,8 @@ fn a_corrupt_block_is_reported_after_every_byte_of_the_blocks_before_it() {
         from = bit + 1;
     }
     assert!(magics.len() >= 4, "{} blocks", magics.len());
-    // Damage the second block in its middle: inside the first batch of
-    // every plan, so the block before it in the batch decodes and the
-    // failure must wait for it.
-    assert!(PLANS.iter().all(|plan| plan.blocks >= 2));
+    // Damage the second block in its middle: the block before it decodes,
+    // and the failure must wait for its bytes to be read.
     let bad = 1;
     let mut damaged = file.clone();
     let middle = ((magics[bad] + magics[bad + 1]) / 2 / 8) as usize;
@@ -272,39 +269,28 @@ fn a_corrupt_block_is_reported_after_every_byte_of_the_blocks_before_it() {
 }
 
 #[test]
-fn every_walk_plan_gives_libbz2s_bytes_for_files_and_ranges() {
+fn blocks_walked_in_segments_give_libbz2s_bytes_for_files_and_ranges() {
     let mut rng = Rng(29);
     let data = mixed_text(&mut rng, 2_300_000);
+    // Level 1: blocks of 100 000 bytes, large enough to be walked in segments.
     let file = compress(&data, 1);
     let expected = libbz2(&file).unwrap();
     assert_eq!(expected, data);
-    for (plan, shape) in PLANS.iter().enumerate() {
-        let mut out = Vec::new();
-        Bzip2Reader::whole_file(
-            Box::new(std::io::Cursor::new(file.clone())),
-            Arc::new(AtomicU64::new(0)),
-        )
-        .with_plan(plan)
-        .read_to_end(&mut out)
-        .unwrap();
-        assert!(out == expected, "plan {shape:?} decoded other bytes");
-        // Ranges too: the own blocks of three thirds put together are the whole.
-        let size = file.len() as u64;
-        let mut joined = Vec::new();
-        for i in 0..3 {
-            let (start, end) = (size * i / 3, size * (i + 1) / 3);
-            let source = std::io::Cursor::new(file[start as usize..].to_vec());
-            let mut reader =
-                Bzip2Reader::byte_range(Box::new(source), start, end, Arc::new(AtomicU64::new(0))).with_plan(plan);
-            let own = reader.own_bytes();
-            let mut all = Vec::new();
-            reader.read_to_end(&mut all).unwrap();
-            joined.extend_from_slice(&all[..own.load(Ordering::Relaxed) as usize]);
-        }
-        assert!(
-            joined == expected,
-            "plan {:?}: the ranges' own blocks differ",
-            PLANS[plan]
-        );
+    assert!(
+        ours(&file).unwrap() == expected,
+        "the whole file decoded to other bytes"
+    );
+    // Ranges too: the own blocks of three thirds put together are the whole.
+    let size = file.len() as u64;
+    let mut joined = Vec::new();
+    for i in 0..3 {
+        let (start, end) = (size * i / 3, size * (i + 1) / 3);
+        let source = std::io::Cursor::new(file[start as usize..].to_vec());
+        let mut reader = Bzip2Reader::byte_range(Box::new(source), start, end, Arc::new(AtomicU64::new(0)));
+        let own = reader.own_bytes();
+        let mut all = Vec::new();
+        reader.read_to_end(&mut all).unwrap();
+        joined.extend_from_slice(&all[..own.load(Ordering::Relaxed) as usize]);
     }
+    assert!(joined == expected, "the ranges' own blocks differ");
 }

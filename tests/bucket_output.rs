@@ -293,8 +293,12 @@ fn shards_sharing_only_a_bucket_write_one_runs_answer_even_after_a_kill() {
         let prefix = format!("sharded-{name}");
         let pods = root.join(format!("{name}-pods"));
 
-        // Shard 0 alone, killed as soon as it has claimed a task of `stage`.
-        let mut victim = spawn_pod(name, &prefix, 0, &pods, &env);
+        // Shard 0 alone, killed as soon as it has claimed a task of `stage`
+        // (slowed at its claims and commits, so that it is still at work
+        // when the claim is seen: the whole run takes well under a second).
+        let mut slowed = env.clone();
+        slowed.push(("WIKITOK_TEST_SHARD_DELAY_MS", "400".to_string()));
+        let mut victim = spawn_pod(name, &prefix, 0, &pods, &slowed);
         let deadline = Instant::now() + Duration::from_secs(120);
         let claimed = loop {
             let keys = s3.keys(&format!("{prefix}/_exchange/"));

@@ -52,22 +52,80 @@ const CANONICAL_NAMESPACES: &[(i32, &str)] = &[
 ];
 
 /// Other names of the file namespace that MediaWiki accepts on wikis of a
-/// language (its `Messages*.php` namespace aliases), which a dump's
-/// `<siteinfo>` does not list: `[[Imagem:x.jpg|thumb|…]]` on ptwiki is a
-/// file, not a link.
+/// language (its `Messages*.php` namespace names and aliases), which a
+/// dump's `<siteinfo>` does not list: `[[Imagem:x.jpg|thumb|…]]` on ptwiki is
+/// a file, not a link. The local names are here too, for dumps whose
+/// `<siteinfo>` declares only the English ones (written by other tools).
 const FILE_NAMESPACE_ALIASES: &[(&str, &[&str])] = &[
     ("pt", &["Imagem", "Arquivo", "Ficheiro"]),
-    ("de", &["Bild"]),
+    ("de", &["Bild", "Datei"]),
     ("es", &["Imagen", "Archivo"]),
     ("it", &["Immagine"]),
     ("fr", &["Fichier"]),
-    ("nl", &["Afbeelding"]),
+    ("nl", &["Afbeelding", "Bestand"]),
     ("pl", &["Grafika", "Plik"]),
-    ("ru", &["Изображение"]),
-    ("uk", &["Зображення"]),
-    ("bg", &["Картинка"]),
-    ("ja", &["画像"]),
+    ("ru", &["Изображение", "Файл"]),
+    ("uk", &["Зображення", "Файл"]),
+    ("bg", &["Картинка", "Файл"]),
+    ("sr", &["Слика", "Датотека"]),
+    ("ja", &["画像", "ファイル"]),
     ("zh", &["图像", "圖像", "档案", "檔案", "文件"]),
+    ("ko", &["그림", "파일"]),
+    ("sv", &["Bild", "Fil"]),
+    ("no", &["Bilde", "Fil"]),
+    ("nb", &["Bilde", "Fil"]),
+    ("da", &["Billede", "Fil"]),
+    ("fi", &["Kuva", "Tiedosto"]),
+    ("cs", &["Soubor"]),
+    ("hu", &["Kép", "Fájl"]),
+    ("ro", &["Imagine", "Fișier"]),
+    ("ca", &["Imatge", "Fitxer"]),
+    ("tr", &["Resim", "Dosya"]),
+    ("id", &["Gambar", "Berkas"]),
+    ("vi", &["Hình", "Tập tin"]),
+    ("ceb", &["Payl"]),
+    ("ar", &["صورة", "ملف"]),
+    ("fa", &["تصویر", "پرونده"]),
+    ("he", &["תמונה", "קובץ"]),
+    ("el", &["Εικόνα", "Αρχείο"]),
+];
+
+/// The category namespace's local names per language (MediaWiki's
+/// `Messages*.php`), for dumps whose `<siteinfo>` declares only the English
+/// name: `[[Kategoriya:…]]` on cebwiki is a category, not a link.
+const CATEGORY_NAMESPACE_NAMES: &[(&str, &[&str])] = &[
+    ("de", &["Kategorie"]),
+    ("fr", &["Catégorie"]),
+    ("es", &["Categoría"]),
+    ("it", &["Categoria"]),
+    ("pt", &["Categoria"]),
+    ("nl", &["Categorie"]),
+    ("pl", &["Kategoria"]),
+    ("ru", &["Категория"]),
+    ("uk", &["Категорія"]),
+    ("bg", &["Категория"]),
+    ("sr", &["Категорија"]),
+    ("zh", &["分类", "分類"]),
+    ("ko", &["분류"]),
+    ("sv", &["Kategori"]),
+    ("no", &["Kategori"]),
+    ("nb", &["Kategori"]),
+    ("da", &["Kategori"]),
+    ("fi", &["Luokka"]),
+    ("cs", &["Kategorie"]),
+    ("hu", &["Kategória"]),
+    ("ro", &["Categorie"]),
+    ("ca", &["Categoria"]),
+    ("tr", &["Kategori"]),
+    ("id", &["Kategori"]),
+    ("ms", &["Kategori"]),
+    ("vi", &["Thể loại"]),
+    ("ceb", &["Kategoriya"]),
+    ("war", &["Kaarangay"]),
+    ("ar", &["تصنيف"]),
+    ("fa", &["رده"]),
+    ("he", &["קטגוריה"]),
+    ("el", &["Κατηγορία"]),
 ];
 
 /// How a link's title is written in one namespace.
@@ -563,9 +621,15 @@ impl LinkRules {
             .and_then(|l| l.split('-').next())
             .unwrap_or("")
             .to_ascii_lowercase();
-        if let Some((_, aliases)) = FILE_NAMESPACE_ALIASES.iter().find(|(l, _)| *l == code) {
-            file_prefixes.extend(aliases.iter().map(|alias| normalize_prefix(alias)));
-        }
+        let of_language = |table: &[(&str, &[&str])]| -> Vec<String> {
+            table
+                .iter()
+                .filter(|(l, _)| *l == code)
+                .flat_map(|(_, names)| names.iter().map(|name| normalize_prefix(name)))
+                .collect()
+        };
+        file_prefixes.extend(of_language(FILE_NAMESPACE_ALIASES));
+        category_prefixes.extend(of_language(CATEGORY_NAMESPACE_NAMES));
         LinkRules {
             category_prefixes,
             file_prefixes,
@@ -817,6 +881,34 @@ mod tests {
         out.clear();
         render_links("a [[Imagem:M.png|thumb|Mapa]] b", &english, &mut out, 0);
         assert_ne!(out, "a  b");
+    }
+
+    /// A dump whose `<siteinfo>` names the namespaces in English only (as
+    /// some tools write them): the wiki language's own category name is
+    /// still a category, kept out of the text and listed.
+    #[test]
+    fn local_category_names_of_the_wiki_language() {
+        let english_only = [WikiNamespace {
+            key: 14,
+            name: "Category".into(),
+            first_letter: true,
+        }];
+        let cebuano = LinkRules::for_language(&english_only, Some("ceb"));
+        let mut out = String::new();
+        render_links(
+            "Montréal.\n[[Kategoriya:Pagklaro paghimo ni bot]]",
+            &cebuano,
+            &mut out,
+            0,
+        );
+        assert_eq!(out.trim_end(), "Montréal.");
+        let page = collect_links("[[Kategoriya:Pagklaro paghimo ni bot|M]] [[Payl:X.png]]", &cebuano);
+        assert_eq!(page.categories, ["Pagklaro paghimo ni bot"]);
+        assert!(page.links.is_empty(), "{:?}", page.links);
+        let english = LinkRules::for_language(&english_only, Some("en"));
+        out.clear();
+        render_links("[[Kategoriya:X]]", &english, &mut out, 0);
+        assert_eq!(out, "Kategoriya:X", "only on wikis of that language");
     }
 
     #[test]

@@ -7,16 +7,17 @@ Runs, interleaved round by round on the same file and machine (its CPU
 model, core count and AVX-512 support printed first, since decoders rank
 differently on different CPUs):
 
-- on one core (`taskset -c 0`): `lbzip2 -dc -n1` and wikitok's decoder
-  alone (`wikitok sql "SELECT count(*) FROM pages"`: decode and framing);
+- on one core (`taskset -c 0`): `lbzip2 -dc -n1`, `bzip2 -dc` (libbz2)
+  and wikitok's decoder alone (`wikitok sql "SELECT count(*) FROM pages"`:
+  decode and framing);
 - on every core: the same count, `lbzip2 -dc -nCORES` (Debian's `lbzip2`,
   the fastest decompressor), `wikitok run sql/tokenize.sql` (decode, parse,
   tokenize, write Parquet) and, with --megatron, `sql/megatron.sql`.
 
 Prints each command's median wall time and the median over rounds of each
 round's ratio (times drift between rounds on a shared machine; a ratio
-taken within one round drifts less): the decoder's time ÷ lbzip2's on one
-core, its speed-up from one core to all, tokenize.sql ÷ `lbzip2 -dc
+taken within one round drifts less): the decoder's time ÷ lbzip2's and ÷
+libbz2's on one core, its speed-up from one core to all, tokenize.sql ÷ `lbzip2 -dc
 -nCORES`, megatron.sql ÷ tokenize.sql.
 
 Make a shard with `python3 ../shared/tools/scale_dump.py /tmp/d100 --mb 100 --shards 1 --seed N`.
@@ -77,6 +78,7 @@ def main():
 
     commands = {
         "lbzip2 -dc -n1 (1 core)": lambda: timed(["taskset", "-c", "0", "lbzip2", "-dc", "-n1", shard]),
+        "bzip2 -dc (libbz2, 1 core)": lambda: timed(["taskset", "-c", "0", "bzip2", "-dc", shard]),
         "wikitok count(*) (1 core)": lambda: timed(["taskset", "-c", "0", *count]),
         f"wikitok count(*) ({cores} cores)": lambda: timed(count),
         f"lbzip2 -dc -n{cores}": lambda: timed(["lbzip2", "-dc", f"-n{cores}", shard]),
@@ -100,6 +102,7 @@ def main():
         print(f"{name:<36} {statistics.median(seconds):>8.2f}   {' '.join(f'{s:.2f}' for s in seconds)}")
     print("median of the rounds' ratios:")
     print(f"  decoder ÷ lbzip2 -n1, one core:      {ratios('wikitok count(*) (1 core)', 'lbzip2 -dc -n1 (1 core)'):.2f}")
+    print(f"  decoder ÷ libbz2, one core:          {ratios('wikitok count(*) (1 core)', 'bzip2 -dc (libbz2, 1 core)'):.2f}")
     print(f"  decoder speed-up, 1 → {cores} cores:        "
           f"{ratios('wikitok count(*) (1 core)', f'wikitok count(*) ({cores} cores)'):.2f}")
     print(f"  tokenize.sql ÷ lbzip2 -dc -n{cores}:        "

@@ -48,6 +48,16 @@ const EMBEDDED: &[(&str, &str)] = &[
     ("bg", include_str!("../../../data/templates/bg.toml")),
 ];
 
+/// Templates with the same name and output on most wikis, for a wiki whose
+/// language has no file of its own (`data/templates/common.toml`).
+const COMMON: &str = include_str!("../../../data/templates/common.toml");
+
+/// The common file, parsed once per process.
+fn common_file() -> &'static TemplateFile {
+    static PARSED: std::sync::OnceLock<TemplateFile> = std::sync::OnceLock::new();
+    PARSED.get_or_init(|| parse_file(COMMON).expect("the common template file is checked by tests"))
+}
+
 /// The embedded file for a language, parsed once per process (every split
 /// of a dump builds its wiki's [`Templates`] from it).
 fn embedded_file(code: &str) -> Option<&'static TemplateFile> {
@@ -367,7 +377,8 @@ impl Default for Templates {
 impl Templates {
     /// The built-in file for `language` (`xml:lang` of the dump: `fr`,
     /// `pt-br`), then the user's files for it; a language without a file
-    /// gets parser functions with English names, and the user's files.
+    /// gets the templates common to most wikis (`common.toml`), parser
+    /// functions with English names, and the user's files.
     pub fn for_wiki(language: Option<&str>, local_template_namespace: Option<&str>, user: &UserTemplates) -> Templates {
         let code = language
             .unwrap_or("en")
@@ -376,9 +387,7 @@ impl Templates {
             .unwrap_or("en")
             .to_ascii_lowercase();
         let mut templates = Templates::default();
-        if let Some(file) = embedded_file(&code) {
-            templates.add(file);
-        }
+        templates.add(embedded_file(&code).unwrap_or_else(|| common_file()));
         for user_file in &user.files {
             if user_file
                 .language
@@ -568,6 +577,28 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// A wiki whose language has no file (nlwiki, svwiki, cebwiki) gets the
+    /// templates most wikis share; a language with a file only its own.
+    #[test]
+    fn wikis_without_a_file_get_the_common_templates() {
+        let file = parse_file(COMMON).expect("common.toml parses");
+        assert_eq!(file.language, None, "common to every language");
+        assert_eq!(
+            language("nl", "Het {{nowrap|1 000 km}} lange {{lang|en|river}}{{Foo|x}}."),
+            "Het 1 000 km lange river."
+        );
+        assert!(language("sv", "{{coord|59|19|N|18|4|E}}").starts_with("59°19′N 18°4′E"));
+        let common = Templates::for_wiki(Some("nl"), None, &UserTemplates::default());
+        for alias in file.aliases.keys() {
+            assert!(common.lookup(alias).is_some(), "alias {alias:?} leads nowhere");
+        }
+        let french = Templates::for_wiki(Some("fr"), None, &UserTemplates::default());
+        assert!(
+            french.lookup("small").is_none(),
+            "frwiki's file replaces the common one"
+        );
     }
 
     #[test]

@@ -11,6 +11,8 @@ WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
 COPY src ./src
 COPY benches ./benches
+# The template data the renderer compiles in (include_str!).
+COPY data/templates ./data/templates
 RUN cargo build --release --locked --bin wikitok \
     && strip target/release/wikitok
 

@@ -18,6 +18,7 @@ import filecmp
 import glob
 import json
 import os
+import re
 import sys
 
 import kubernetes_validate
@@ -244,6 +245,33 @@ def example_in_image(path, where, problems):
             problems.append(f"k8s/engines/Dockerfile does not copy examples/{name} to {path}")
 
 
+INCLUDED = re.compile(r'include_(?:str|bytes)!\(\s*"([^"]+)"\s*\)')
+
+
+def compiled_in_files():
+    """Repository paths the crates compile in (include_str!/include_bytes!)."""
+    paths = set()
+    for source in glob.glob(os.path.join(REPO, "src", "**", "*.rs"), recursive=True) + glob.glob(
+            os.path.join(REPO, "python", "src", "**", "*.rs"), recursive=True):
+        with open(source, encoding="utf-8") as f:
+            for relative in INCLUDED.findall(f.read()):
+                full = os.path.normpath(os.path.join(os.path.dirname(source), relative))
+                paths.add(os.path.relpath(full, REPO))
+    return sorted(paths)
+
+
+def dockerfile_build_copies_compiled_in_files(dockerfile):
+    """Problems: files the build compiles in that `dockerfile`'s build stage
+    (its first stage) does not copy — the image would not build."""
+    with open(os.path.join(REPO, dockerfile), encoding="utf-8") as f:
+        first_stage = re.split(r"(?m)^FROM ", f.read())[1]
+    copied = [line.split()[1].rstrip("/") for line in first_stage.splitlines()
+              if line.startswith("COPY ") and "--from" not in line]
+    return [f"{dockerfile}: its build stage does not copy {path}, which the crate compiles in"
+            for path in compiled_in_files()
+            if not any(path == c or path.startswith(c + "/") for c in copied)]
+
+
 def validate_pod_template(template, where, what, problems):
     """A pod template inside a custom resource, validated strictly as a Pod."""
     pod = {"apiVersion": "v1", "kind": "Pod", "metadata": template.get("metadata", {"name": what}),
@@ -357,6 +385,10 @@ def main():
     if sql_files != k8s_sql or any(not filecmp.cmp(os.path.join(REPO, "sql", f), os.path.join(K8S, "sql", f), shallow=False) for f in sql_files):
         print("FAIL k8s/sql/ differs from sql/: run  cp sql/*.sql k8s/sql/")
         failures += 1
+    for dockerfile in ("Dockerfile", "k8s/engines/Dockerfile"):
+        for problem in dockerfile_build_copies_compiled_in_files(dockerfile):
+            print(f"FAIL {problem}")
+            failures += 1
     for name in KUSTOMIZATIONS:
         where = f"k8s/{name}".rstrip("/")
         try:

@@ -33,7 +33,16 @@ fn the_engines_manifests_are_checked_field_by_field() {
         assert!(status.success());
     };
     std::fs::create_dir_all(root.join("tests/engines")).unwrap();
-    for part in ["k8s", "sql", "examples", "tests/engines/requirements.txt"] {
+    std::fs::create_dir_all(root.join("python")).unwrap();
+    for part in [
+        "k8s",
+        "sql",
+        "examples",
+        "tests/engines/requirements.txt",
+        "Dockerfile",
+        "src",
+        "python/src",
+    ] {
         copy(part);
     }
     let edit = |file: &str, from: &str, to: &str| {
@@ -67,6 +76,12 @@ fn the_engines_manifests_are_checked_field_by_field() {
         "sparkVersion: \"4.0.1\"",
         "sparkVersion: \"3.5.1\"",
     );
+    // An image whose build stage misses the template data the crate compiles in.
+    edit("Dockerfile", "COPY data/templates ./data/templates\n", "");
+    let templates = std::fs::read_dir(repo_root().join("data/templates"))
+        .unwrap()
+        .filter(|entry| entry.as_ref().unwrap().path().extension().is_some_and(|e| e == "toml"))
+        .count();
     let check = Command::new(python()).arg(root.join("k8s/check.py")).output().unwrap();
     let report = String::from_utf8_lossy(&check.stdout).to_string();
     eprintln!("{report}");
@@ -77,13 +92,14 @@ fn the_engines_manifests_are_checked_field_by_field() {
         "group readers: container ray-worker has no memory limit",
         "SparkApplication wikitok-tokenize: spec: unknown field 'imagePulPolicy'",
         "sparkVersion < 4",
+        "Dockerfile: its build stage does not copy data/templates/en.toml",
     ] {
         assert!(
             report.contains(expected),
             "the check did not report {expected:?}:\n{report}"
         );
     }
-    assert!(report.contains("6 failed"), "{report}");
+    assert!(report.contains(&format!("{} failed", 6 + templates)), "{report}");
 }
 
 /// The tokenize Job's container (args, env, mounts), rendered from k8s/.

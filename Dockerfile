@@ -11,8 +11,9 @@ WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
 COPY src ./src
 COPY benches ./benches
-# The template data the renderer compiles in (include_str!).
+# What the crate compiles in (include_str!): template data, the SQL library.
 COPY data/templates ./data/templates
+COPY sql ./sql
 RUN cargo build --release --locked --bin wikitok \
     && strip target/release/wikitok
 

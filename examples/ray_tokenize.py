@@ -3,7 +3,7 @@
 split by split (one Ray read task per split); Ray counts the vocabulary and
 writes both tables.
 
-    python examples/ray_tokenize.py --input DUMP --output OUT [--tokenizer cl100k_base] [--partitions N]
+    python examples/ray_tokenize.py --input DUMP --output OUT [--sql FILE] [--tokenizer cl100k_base] [--partitions N]
 
 DUMP and OUT may be buckets (s3://, gs://): every Ray worker reads the
 dump itself, and Ray's write_parquet writes OUT/tokens/ and OUT/vocab/.
@@ -18,13 +18,6 @@ import ray
 
 import wikitok.ray
 
-# tokenize.sql's rows, per page: the part that runs inside each read task.
-TOKENS = """
-    SELECT page_id, wiki, title, CAST(cardinality(tokens) AS BIGINT) AS n_tokens, tokens
-    FROM (SELECT page_id, wiki, title, tokenize(coalesce(text, '')) AS tokens
-          FROM pages WHERE namespace = 0 AND redirect_target IS NULL)
-"""
-
 
 def token_ids(batch):
     """Every token id of a batch of pages, one row each."""
@@ -35,16 +28,19 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--input", required=True)
     parser.add_argument("--output", required=True)
+    parser.add_argument("--sql", help="a SQL file whose per-page query gives the token rows "
+                        "(default: wikitok's own sql/tokenize.sql; its COPY stands for the rows it writes)")
     parser.add_argument("--tokenizer", default="cl100k_base")
     parser.add_argument("--partitions", type=int, help="divide the dump into at least this many splits")
     args = parser.parse_args()
+    tokens = open(args.sql, encoding="utf-8").read() if args.sql else wikitok.library_sql("tokenize")
     ray.init()
     flags = {"tokenizer": args.tokenizer, "partitions": args.partitions}
-    pages = wikitok.ray.read_pages(args.input, TOKENS, **flags)
+    pages = wikitok.ray.read_pages(args.input, tokens, **flags)
     pages.write_parquet(f"{args.output}/tokens")
     # A second read of the dump (Ray pipelines are lazy): cheaper than
     # holding every page's tokens in the object store between the two.
-    vocab = wikitok.ray.read_pages(args.input, TOKENS, **flags).map_batches(token_ids, batch_format="pyarrow")
+    vocab = wikitok.ray.read_pages(args.input, tokens, **flags).map_batches(token_ids, batch_format="pyarrow")
     vocab.groupby("token_id").count().write_parquet(f"{args.output}/vocab")
 
 

@@ -4,7 +4,7 @@ tokenizes the dump split by split (one Spark partition per split); Spark
 counts the vocabulary and writes both tables. Also: tokenizing a column
 Spark already holds, with mapInArrow and wikitok.tokenize.
 
-    spark-submit examples/spark_tokenize.py --input DUMP --output OUT [--tokenizer cl100k_base]
+    spark-submit examples/spark_tokenize.py --input DUMP --output OUT [--sql FILE] [--tokenizer cl100k_base]
 
 DUMP is anything wikitok reads (a path every executor mounts, s3://,
 gs://, https://); OUT is anything Spark writes (s3a:// with hadoop-aws).
@@ -21,26 +21,23 @@ from pyspark.sql import functions as F
 import wikitok
 import wikitok.spark
 
-TOKENS = """
-    SELECT page_id, wiki, title, CAST(cardinality(tokens) AS BIGINT) AS n_tokens, tokens
-    FROM (SELECT page_id, wiki, title, tokenize(coalesce(text, '')) AS tokens
-          FROM pages WHERE namespace = 0 AND redirect_target IS NULL)
-"""
-
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--input", required=True)
     parser.add_argument("--output", required=True)
+    parser.add_argument("--sql", help="a SQL file whose per-page query gives the token rows "
+                        "(default: wikitok's own sql/tokenize.sql; its COPY stands for the rows it writes)")
     parser.add_argument("--tokenizer", default="cl100k_base")
     parser.add_argument("--partitions", type=int, help="divide the dump into at least this many splits")
     args = parser.parse_args()
+    tokens = open(args.sql, encoding="utf-8").read() if args.sql else wikitok.library_sql("tokenize")
     spark = SparkSession.builder.appName("wikitok-tokenize").getOrCreate()
     wikitok.spark.register(spark)
     reader = spark.read.format("wikitok").option("input", args.input).option("tokenizer", args.tokenizer)
     if args.partitions:
         reader = reader.option("partitions", str(args.partitions))
-    pages = reader.option("query", TOKENS).load()
+    pages = reader.option("query", tokens).load()
     pages.write.mode("overwrite").parquet(f"{args.output}/tokens")
     # A second read of the dump rather than a persist of every page's tokens.
     vocab = pages.select(F.explode("tokens").alias("token_id")).groupBy("token_id").count()

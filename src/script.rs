@@ -1,4 +1,5 @@
-//! SQL files: `${variable}` substitution before parsing.
+//! SQL files: `${variable}` substitution before parsing, and the project's
+//! own files (`sql/`) compiled in, for programs that have no checkout.
 //!
 //! `${name}` is replaced by the variable's value; `${name:-default}` falls
 //! back to `default` when the variable is not set, so each file in `sql/` runs
@@ -13,6 +14,31 @@
 use std::collections::BTreeMap;
 
 use anyhow::{bail, Result};
+
+/// The files of `sql/` by name (`tokenize` for `sql/tokenize.sql`).
+const LIBRARY: &[(&str, &str)] = &[
+    ("categories", include_str!("../sql/categories.sql")),
+    ("links", include_str!("../sql/links.sql")),
+    ("megatron", include_str!("../sql/megatron.sql")),
+    ("packed", include_str!("../sql/packed.sql")),
+    ("pages", include_str!("../sql/pages.sql")),
+    ("pretraining", include_str!("../sql/pretraining.sql")),
+    ("redirects", include_str!("../sql/redirects.sql")),
+    ("token_counts", include_str!("../sql/token_counts.sql")),
+    ("tokenize", include_str!("../sql/tokenize.sql")),
+    ("vocab", include_str!("../sql/vocab.sql")),
+];
+
+/// The text of `sql/NAME.sql` as this build has it.
+pub fn library_file(name: &str) -> Result<&'static str> {
+    match LIBRARY.iter().find(|(file, _)| *file == name) {
+        Some((_, text)) => Ok(text),
+        None => {
+            let names: Vec<&str> = LIBRARY.iter().map(|(file, _)| *file).collect();
+            bail!("no sql/{name}.sql in wikitok's SQL library ({})", names.join(", "))
+        }
+    }
+}
 
 /// Where the scanner is in the SQL text.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -129,6 +155,29 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect()
+    }
+
+    /// Every file of `sql/` is in the library (a new file must be added).
+    #[test]
+    fn the_library_is_every_sql_file() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("sql");
+        let mut on_disk: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|entry| entry.unwrap().path())
+            .filter(|path| path.extension().is_some_and(|e| e == "sql"))
+            .map(|path| path.file_stem().unwrap().to_string_lossy().into_owned())
+            .collect();
+        on_disk.sort();
+        let listed: Vec<&str> = LIBRARY.iter().map(|(name, _)| *name).collect();
+        assert_eq!(on_disk, listed);
+        assert!(library_file("tokenize")
+            .unwrap()
+            .contains("tokenize(coalesce(text, ''))"));
+        let missing = library_file("tokenise").unwrap_err().to_string();
+        assert!(
+            missing.contains("no sql/tokenise.sql") && missing.contains("vocab"),
+            "{missing}"
+        );
     }
 
     #[test]

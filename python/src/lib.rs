@@ -176,6 +176,14 @@ fn tokenize<'py>(py: Python<'py>, texts: &[u8], function: String, flags: Vec<Str
     Ok(PyBytes::new(py, &result))
 }
 
+/// The text of the project's `sql/NAME.sql`, as compiled into this build.
+#[pyfunction]
+fn library_sql(name: &str) -> PyResult<String> {
+    wikitok::script::library_file(name)
+        .map(str::to_string)
+        .map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))
+}
+
 /// The command line's job flags as `(long name, kind)`, kind `switch`,
 /// `value` or `values` (repeatable): Python's keyword arguments.
 #[pyfunction]
@@ -193,6 +201,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(read_split, m)?)?;
     m.add_function(wrap_pyfunction!(split_schema, m)?)?;
     m.add_function(wrap_pyfunction!(tokenize, m)?)?;
+    m.add_function(wrap_pyfunction!(library_sql, m)?)?;
     m.add_class::<Batches>()?;
     m.add("WikitokError", m.py().get_type::<WikitokError>())?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;

@@ -46,6 +46,7 @@ __all__ = [
     "Split",
     "tokenize",
     "token_count",
+    "library_sql",
     "WikitokError",
     "WikitokWarning",
     "__version__",
@@ -108,7 +109,7 @@ class Query:
         self.options = options
         # No --quiet here: the native side never shows progress for a query,
         # and a second --quiet (quiet=True) would be a usage error.
-        self._argv = [query, *_arguments(options)]
+        self._argv = _query_argv(query, options)
 
     def reader(self):
         """A fresh run's rows as a ``pyarrow.RecordBatchReader``."""
@@ -150,6 +151,13 @@ def run(sql_file, **options):
     interrupts it: in-progress files are removed, committed ones stay."""
     summary = _native.run([str(sql_file), *_arguments(options)])
     return json.loads(summary)
+
+
+def _query_argv(query, options):
+    """``wikitok sql`` arguments: the flags, then the query after ``--``, so
+    that a query starting with a SQL comment (``-- ...``, as the files of
+    ``sql/`` do) is not taken for a flag."""
+    return [*_arguments(options), "--", query]
 
 
 def _record_batch_reader(batches, on_end=None):
@@ -215,7 +223,11 @@ def read_split(split, query="SELECT * FROM pages", report=None, **options):
 
     ``query`` must work page by page (projections, filters, the tokenizer
     functions, ``unnest``): the rows of every split, put together, are then
-    the rows of the query over the whole input. An aggregate, sort,
+    the rows of the query over the whole input. A ``COPY`` as its last
+    statement stands for the rows it would write, so a SQL file of the
+    command line reads as it is: ``read_split(split,
+    wikitok.library_sql("tokenize"))`` gives the rows of ``sql/tokenize.sql``'s
+    file for that split. An aggregate, sort,
     ``LIMIT``, join or window raises :class:`WikitokError` saying so — those
     belong to the engine. Bad records are skipped and counted as the
     command line counts them (``max_bad_records`` applies per split); once
@@ -247,13 +259,21 @@ def split_schema(split, query="SELECT * FROM pages", **options):
     return pa.ipc.open_stream(schema).schema
 
 
+def library_sql(name):
+    """The text of the project's ``sql/NAME.sql`` (``"tokenize"``,
+    ``"vocab"``, ...) as this build has it, for programs with no checkout
+    of the repository: a query for :func:`read_split`, :func:`sql` or an
+    engine's reader."""
+    return _native.library_sql(name)
+
+
 def _split_argv(function, split, query, options):
     """``wikitok sql`` arguments for ``query`` over ``split``."""
     if not isinstance(split, Split):
         raise TypeError(f"wikitok.{function}: expected a wikitok.Split from wikitok.splits(), got {type(split).__name__}")
     if "input" in options:
         raise TypeError(f"wikitok.{function}: the split names its input; do not pass input=")
-    return [query, "--input", split.location, *_arguments(options)]
+    return _query_argv(query, {**options, "input": split.location})
 
 
 def _apply_tokenizer(function, array, tokenizer, tokenizer_backend):

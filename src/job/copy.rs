@@ -68,13 +68,7 @@ impl Job {
                 copy.target
             );
         }
-        let query = match copy.source {
-            CopyToSource::Query(query) => Statement::Statement(Box::new(SqlStatement::Query(query))),
-            CopyToSource::Relation(name) => DFParser::parse_sql(&format!("SELECT * FROM {name}"))?
-                .pop_front()
-                .ok_or_else(|| anyhow!("COPY {name}: cannot plan"))?,
-        };
-        let plan = self.logical_plan(query).await?;
+        let plan = self.logical_plan(rows_of(copy.source)?).await?;
         let mut state = self.ctx.state();
         if let Some(partitions) = target_partitions {
             let options = state.config_mut().options_mut();
@@ -295,6 +289,16 @@ pub(super) fn skipped_note(report: &WriteReport) -> String {
 }
 
 /// A COPY option's value as text (`'\t'` → a tab, `true` → "true").
+/// The query whose rows a COPY writes: its own, or all of a table's.
+pub(super) fn rows_of(source: CopyToSource) -> Result<Statement> {
+    match source {
+        CopyToSource::Query(query) => Ok(Statement::Statement(Box::new(SqlStatement::Query(query)))),
+        CopyToSource::Relation(name) => DFParser::parse_sql(&format!("SELECT * FROM {name}"))?
+            .pop_front()
+            .ok_or_else(|| anyhow!("COPY {name}: cannot plan")),
+    }
+}
+
 fn option_text(value: &datafusion::sql::sqlparser::ast::Value) -> String {
     use datafusion::sql::sqlparser::ast::Value;
     match value {

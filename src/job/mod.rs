@@ -568,8 +568,14 @@ impl Job {
 
     /// The plan of [`Job::split_query_stream`], checked to work page by
     /// page; its schema is the rows' (nothing is read to learn it).
+    /// A COPY as the last statement stands for the rows it would write,
+    /// so that a SQL file of the command line (`sql/tokenize.sql`) reads
+    /// split by split as it is.
     pub async fn split_query_plan(&self, sql: &str) -> Result<LogicalPlan> {
-        let (earlier, last) = self.split_last_query(sql)?;
+        let (earlier, mut last) = self.split_last_statement(sql)?;
+        if let Statement::CopyTo(copy) = last.statement {
+            last.statement = copy::rows_of(copy.source)?;
+        }
         // Before a split's query: settings and views only. They run again in
         // every read task (and where the schema is planned), so anything
         // that writes or reads pages there would happen once per split.
@@ -617,13 +623,19 @@ impl Job {
             .with_context(|| last.label.clone())
     }
 
-    /// The statements of `sql` before the last, and the last, which must be
-    /// a query (it returns rows).
-    fn split_last_query(&self, sql: &str) -> Result<(Vec<ScriptStatement>, ScriptStatement)> {
+    /// The statements of `sql` before the last, and the last.
+    fn split_last_statement(&self, sql: &str) -> Result<(Vec<ScriptStatement>, ScriptStatement)> {
         let mut statements = self.parse_text(sql, "the query")?;
         let Some(last) = statements.pop() else {
             bail!("the query: no SQL statements");
         };
+        Ok((statements, last))
+    }
+
+    /// The statements of `sql` before the last, and the last, which must be
+    /// a query (it returns rows).
+    fn split_last_query(&self, sql: &str) -> Result<(Vec<ScriptStatement>, ScriptStatement)> {
+        let (statements, last) = self.split_last_statement(sql)?;
         if matches!(last.statement, Statement::CopyTo(_)) {
             bail!(
                 "{} writes files and returns no rows: run it with wikitok.run",

@@ -18,12 +18,9 @@ import pytest
 import wikitok
 from test_api import BINARY, XML_DUMP, by_page, cli_rows, sample_dump, scratch
 
-# tokenize.sql's query: its COPY writes one file per split, in split order.
-TOKENIZE_SQL_QUERY = """
-    SELECT page_id, wiki, title, CAST(cardinality(tokens) AS BIGINT) AS n_tokens, tokens
-    FROM (SELECT page_id, wiki, title, tokenize(coalesce(text, '')) AS tokens
-          FROM pages WHERE namespace = 0 AND redirect_target IS NULL)
-"""
+# tokenize.sql as it is: its COPY stands for its rows in a split's read, and
+# writes one file per split, in split order, on the command line.
+TOKENIZE_SQL = wikitok.library_sql("tokenize")
 SPLIT_FLAGS = {"partitions": 4, "min_split_size": "256KiB"}
 SPLIT_ARGS = ["--partitions", "4", "--min-split-size", "256KiB"]
 
@@ -65,7 +62,7 @@ def test_splits_are_the_clis_partitions_and_read_split_gives_their_rows(compress
     for part in parts:
         # As an engine ships it to a worker.
         shipped = pickle.loads(pickle.dumps(part))
-        got = wikitok.read_split(shipped, TOKENIZE_SQL_QUERY, **SPLIT_FLAGS).read_all()
+        got = wikitok.read_split(shipped, TOKENIZE_SQL, **SPLIT_FLAGS).read_all()
         expected = pq.read_table(files[part.label])
         assert got.to_pylist() == expected.to_pylist(), part.label
         pages += got.num_rows
@@ -107,6 +104,21 @@ def test_queries_across_pages_are_refused_before_reading():
         wikitok.read_split(part, "SELECT title FROM pages", input="elsewhere")
     with pytest.raises(TypeError, match="wikitok.Split"):
         wikitok.read_split({"location": XML_DUMP}, "SELECT title FROM pages")
+
+
+def test_the_sql_library_is_the_repositorys_and_a_file_that_needs_all_pages_is_refused():
+    for name in ("tokenize", "vocab", "megatron"):
+        with open(f"sql/{name}.sql", encoding="utf-8") as f:
+            assert wikitok.library_sql(name) == f.read()
+    with pytest.raises(ValueError, match="no sql/tokenise.sql"):
+        wikitok.library_sql("tokenise")
+    # A query that opens with a comment, as these files do, is a query, not a flag.
+    counted = wikitok.sql("-- pages per namespace\nSELECT count(*) AS n FROM pages", input=XML_DUMP).to_arrow()
+    assert counted.to_pylist() == cli_rows("SELECT count(*) AS n FROM pages", "--input", XML_DUMP).to_pylist()
+    part = wikitok.splits(XML_DUMP)[0]
+    # megatron.sql's COPY shuffles every page (a window): not per split.
+    with pytest.raises(wikitok.WikitokError, match="one split at a time"):
+        wikitok.split_schema(part, wikitok.library_sql("megatron"))
 
 
 def test_settings_and_views_may_come_first_nothing_else():

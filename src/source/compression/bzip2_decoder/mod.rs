@@ -26,7 +26,6 @@ mod huffman;
 mod links;
 mod segments;
 
-use std::collections::VecDeque;
 use std::io::{self, BufRead, Read};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -75,10 +74,8 @@ pub struct Bzip2Reader {
     inside_stream_data: bool,
     /// The block decoder (created as first needed: its buffers take 4.5 MB).
     decoder: Option<Box<BlockDecoder>>,
-    /// Texts of blocks decoded but not yet read, in order.
-    ready: VecDeque<Vec<u8>>,
-    spare_texts: Vec<Vec<u8>>,
-    /// The text being read, and how far.
+    /// The text of the block being read (decoded when the one before it
+    /// has been read to its end), and how far.
     text: Vec<u8>,
     position: usize,
     /// For a range: blocks whose magic starts before this bit are its own.
@@ -119,8 +116,6 @@ impl Bzip2Reader {
             stream_crc: None,
             inside_stream_data: start > 0,
             decoder: None,
-            ready: VecDeque::new(),
-            spare_texts: Vec::new(),
             text: Vec::new(),
             position: 0,
             end_bit,
@@ -231,16 +226,9 @@ impl Bzip2Reader {
         }
     }
 
-    /// Makes the next decoded block's text `self.text`; false at the end.
+    /// Decodes the next block's text into `self.text`; false at the end.
     fn decode_next_block(&mut self) -> io::Result<bool> {
         loop {
-            if let Some(text) = self.ready.pop_front() {
-                let used = std::mem::replace(&mut self.text, text);
-                self.spare_texts.push(used);
-                self.position = 0;
-                self.report_position();
-                return Ok(true);
-            }
             match self.state {
                 State::Finished => {
                     self.report_position();
@@ -249,9 +237,12 @@ impl Bzip2Reader {
                 State::SeekFirstBlock => self.seek_first_block()?,
                 State::StreamHeader => self.read_stream_header()?,
                 State::Marker => {
-                    if !self.read_blocks()? {
-                        self.read_end_of_stream()?;
+                    if self.read_next_block()? {
+                        self.position = 0;
+                        self.report_position();
+                        return Ok(true);
                     }
+                    self.read_end_of_stream()?;
                 }
             }
         }
@@ -269,24 +260,23 @@ impl Bzip2Reader {
         Ok(magic)
     }
 
-    /// Reads the next block, walks it and queues its text; false when the
+    /// Reads the next block and walks it into `self.text`; false when the
     /// next marker is not a block.
-    fn read_blocks(&mut self) -> io::Result<bool> {
+    fn read_next_block(&mut self) -> io::Result<bool> {
         let Some(block_start) = self.read_block()? else {
             return Ok(false);
         };
         let decoder = self.decoder.get_or_insert_with(Box::default);
         decoder.walk();
-        let mut text = self.spare_texts.pop().unwrap_or_default();
-        text.clear();
+        self.text.clear();
+        self.position = 0;
         let crc = decoder
-            .finish(&mut text)
+            .finish(&mut self.text)
             .map_err(|error| block_error(block_start, error, true))?;
         self.stream_crc = self.stream_crc.map(|stream| crc::combine(stream, crc));
         if self.end_bit.is_none_or(|end| block_start < end) {
-            self.own_bytes.fetch_add(text.len() as u64, Ordering::Relaxed);
+            self.own_bytes.fetch_add(self.text.len() as u64, Ordering::Relaxed);
         }
-        self.ready.push_back(text);
         Ok(true)
     }
 

@@ -298,7 +298,9 @@ pub fn format_number(value: f64) -> String {
 }
 
 /// `formatnum`: digit groups and decimal separator of the wiki's language;
-/// `raw` (`|R`) undoes it. Text that is not a number is returned as is.
+/// `raw` (`|R`) undoes it. As in MediaWiki's `Language::formatNum`, each
+/// number in the text is formatted and the text around it is kept, so
+/// `{{unité|10000 à 35000|individus}}` groups both numbers.
 pub fn formatnum(text: &str, raw: bool, templates: &Templates) -> String {
     let numbers = templates.numbers();
     let text = text.trim();
@@ -307,31 +309,45 @@ pub fn formatnum(text: &str, raw: bool, templates: &Templates) -> String {
             .replace(numbers.group_separator.as_str(), "")
             .replace(numbers.decimal_separator.as_str(), ".");
     }
-    let (sign, unsigned) = match text.strip_prefix('-') {
-        Some(rest) => ("-", rest),
-        None => ("", text),
-    };
-    let (integer, fraction) = unsigned.split_once('.').unwrap_or((unsigned, ""));
-    let is_number = !integer.is_empty()
-        && integer.bytes().all(|b| b.is_ascii_digit())
-        && fraction.bytes().all(|b| b.is_ascii_digit());
-    if !is_number {
-        return text.to_string();
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len() + 8);
+    let mut copied = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        if !bytes[i].is_ascii_digit() {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < bytes.len() && bytes[i].is_ascii_digit() {
+            i += 1;
+        }
+        let integer = &text[start..i];
+        let mut fraction = "";
+        if i + 1 < bytes.len() && bytes[i] == b'.' && bytes[i + 1].is_ascii_digit() {
+            let fraction_start = i + 1;
+            i += 1;
+            while i < bytes.len() && bytes[i].is_ascii_digit() {
+                i += 1;
+            }
+            fraction = &text[fraction_start..i];
+        }
+        out.push_str(&text[copied..start]);
+        out.push_str(&group_digits(
+            integer,
+            &numbers.group_separator,
+            numbers.minimum_grouping_digits,
+        ));
+        if !fraction.is_empty() {
+            out.push_str(&numbers.decimal_separator);
+            out.push_str(fraction);
+        }
+        copied = i;
     }
-    let mut out = String::from(sign);
-    out.push_str(&group_digits(
-        integer,
-        &numbers.group_separator,
-        numbers.minimum_grouping_digits,
-    ));
-    if !fraction.is_empty() {
-        out.push_str(&numbers.decimal_separator);
-        out.push_str(fraction);
-    }
+    out.push_str(&text[copied..]);
     out
 }
 
-/// `1234567` → `1,234,567` (no groups below `10^(3 + minimum - 1)`).
 pub fn group_digits(integer: &str, separator: &str, minimum_grouping_digits: usize) -> String {
     if integer.len() < 3 + minimum_grouping_digits.max(1) {
         return integer.to_string();

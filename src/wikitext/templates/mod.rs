@@ -636,7 +636,12 @@ mod tests {
         assert_eq!(en("{{PAGENAME}} in {{CURRENTYEAR}}"), "Albert Einstein in 2026");
         assert_eq!(en("a {{!}} b"), "a | b");
         assert_eq!(en("{{#invoke:Foo|bar}}x"), "x");
-        assert_eq!(language("fr", "{{formatnum:1234567,5}}"), "1234567,5");
+        assert_eq!(language("fr", "{{formatnum:1234567,5}}"), "1 234 567,5");
+        assert_eq!(
+            language("fr", "{{unité|10000 à 35000|individus}}"),
+            "10 000 à 35 000&#32;individus"
+        );
+        assert_eq!(en("{{formatnum:about 1234.5 or -20000}}"), "about 1,234.5 or -20,000");
         assert_eq!(language("fr", "{{formatnum:1234567.5}}"), "1 234 567,5");
         assert_eq!(language("fr", "{{sp-|XVIII|e|et|XIX|e}}"), "XVIIIe et XIXe siècles");
         assert_eq!(language("de", "{{#time: j. F Y | 1879-03-14}}"), "14. März 1879");
@@ -690,6 +695,46 @@ mod tests {
         );
         assert_eq!(language("ja", "{{Cite web|title=T|website=W}}"), "\"T\". W.");
         assert_eq!(en("{{Citation|last=L|title=T|year=1}}"), "L (1). T.");
+    }
+
+    /// Readings, ranged notes, ages at death and unit conversions on
+    /// jawiki; links to untranslated articles on ruwiki.
+    #[test]
+    fn japanese_and_russian_prose_templates() {
+        assert_eq!(
+            language(
+                "ja",
+                "{{読み仮名|東京|とうきょう}}、{{要出典範囲|開業した|date=2020年1月}}"
+            ),
+            "東京（とうきょう）、開業した"
+        );
+        assert_eq!(
+            language("ja", "{{死亡年月日と没年齢|1900|3|5|1980|2|2}}、{{convert|10|km|mi}}"),
+            "1980年2月2日（79歳没）、10 km (6.2 mi)"
+        );
+        assert_eq!(
+            language(
+                "ru",
+                "{{нп5|Иванов, Пётр|Пётр Иванов|en|Peter Ivanov}} и {{нп3|Сидоров||de|Sidorow}}"
+            ),
+            "Пётр Иванов и Сидоров"
+        );
+    }
+
+    /// frwiki's taxonomic database links, as its templates write them.
+    #[test]
+    fn french_taxon_references() {
+        assert_eq!(
+            language(
+                "fr",
+                "{{ITIS|625037|''Okapia johnstoni'' (P. L. Sclater, 1901)|consulté le=28 Nov 2013}}"
+            ),
+            "Référence ITIS : ''Okapia johnstoni'' (P. L. Sclater, 1901) (fr) (+ version anglaise (en))&#32;(consulté le 28 novembre 2013)"
+        );
+        assert_eq!(
+            language("fr", "{{ADW|Okapia_johnstoni|''Okapia johnstoni''}}"),
+            "Référence Animal Diversity Web : ''Okapia johnstoni'' (en)"
+        );
     }
 
     #[test]

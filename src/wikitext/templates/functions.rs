@@ -58,6 +58,11 @@ pub fn magic_word(head: &str, page: &PageContext) -> Option<String> {
         "PAGENAME" | "FULLPAGENAME" | "BASEPAGENAME" | "ROOTPAGENAME" | "SUBPAGENAME" | "ARTICLEPAGENAME" => {
             page.title.to_string()
         }
+        // The title without a disambiguating qualifier: `Douglas Adams (writer)` → `Douglas Adams`.
+        "PAGENAMEBASE" => match page.title.rsplit_once(" (") {
+            Some((base, qualifier)) if qualifier.ends_with(')') && !base.is_empty() => base.to_string(),
+            _ => page.title.to_string(),
+        },
         "PAGENAMEE" | "FULLPAGENAMEE" => page.title.replace(' ', "_"),
         "CURRENTYEAR" | "LOCALYEAR" => today.year.to_string(),
         "CURRENTMONTH" | "CURRENTMONTH2" | "LOCALMONTH" => format!("{:02}", today.month),
@@ -479,9 +484,17 @@ fn weekday(date: Date) -> usize {
 /// Reads the dates templates pass to `#time`: ISO (`1879-03-14`,
 /// `1879-3`, `1879`, with a time after `T` or a space), `14 March 1879`,
 /// `March 14, 1879`, `March 1879`, month names in English or the wiki's
-/// language.
+/// language, and the digits-only timestamps PHP reads (`20110720`,
+/// `20110720193159`: archive dates in `{{Wayback}}`).
 pub fn parse_date(text: &str, templates: &Templates) -> Option<Date> {
     let text = text.trim();
+    if (text.len() == 8 || text.len() == 14) && text.bytes().all(|b| b.is_ascii_digit()) {
+        return Date::new(
+            text[..4].parse().ok()?,
+            text[4..6].parse().ok()?,
+            text[6..8].parse().ok()?,
+        );
+    }
     let iso = text.split(['T', ' ']).next().unwrap_or(text);
     let fields: Vec<&str> = iso.split('-').collect();
     let numeric = |s: &str| !s.is_empty() && s.len() <= 4 && s.bytes().all(|b| b.is_ascii_digit());

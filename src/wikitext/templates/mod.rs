@@ -721,6 +721,33 @@ mod tests {
         );
     }
 
+    /// Quotations with their attribution, and the lines External links
+    /// sections write with templates.
+    #[test]
+    fn quotations_and_external_link_lines() {
+        assert_eq!(
+            en("{{quotation|Words.|Douglas Adams|Grand Hotel}}"),
+            "Words.&#10;— Douglas Adams, Grand Hotel"
+        );
+        assert_eq!(en("{{Quote|text=Words.}}"), "Words.");
+        assert_eq!(
+            en("{{Find a Grave|22814}}; {{Commons category-inline}}"),
+            "Albert Einstein at Find a Grave; Media related to Albert Einstein at Wikimedia Commons"
+        );
+        assert_eq!(
+            en("{{Wayback|df=yes|date=20110720193159|url=http://x.org/|title=Site}}"),
+            "Site at the Wayback Machine&#32;(archived 20 July 2011)"
+        );
+        let qualified = PageContext {
+            title: "Douglas Adams (writer)",
+            today: Date::new(2026, 3, 1).unwrap(),
+        };
+        assert_eq!(
+            expand("{{IMDb name|0010930}}", &Templates::english(), &qualified),
+            "Douglas Adams at IMDb"
+        );
+    }
+
     /// frwiki's taxonomic database links, as its templates write them.
     #[test]
     fn french_taxon_references() {

@@ -10,10 +10,11 @@ same revision):
   document carries the revision's wikitext (`source_text`) and the text
   MediaWiki's search index made from its HTML (`text`);
 - a directory of article records with the revision's wikitext and
-  MediaWiki's HTML of it: Wikimedia Enterprise records
-  (`article_body.wikitext` + `article_body.html`, Parsoid HTML), or
+  MediaWiki's rendering of it: Wikimedia Enterprise records
+  (`article_body.wikitext` + `article_body.html`, Parsoid HTML),
   `{wiki, title, pageid, wikitext, html}` records (the legacy parser's
-  HTML, from `action=parse`), as `*.json` files. The reference text is the
+  HTML, from `action=parse`), or `{wiki, title, pageid, wikitext, text}`
+  records (a TextExtracts plain-text extract), as `*.json` files. The reference text is the
   HTML's paragraphs, list items, definitions and quotes with what
   CirrusSearch's `text` leaves out taken away: headings, references,
   tables, infoboxes, figures, navboxes, hatnotes, hidden and
@@ -113,6 +114,25 @@ def html_text(html_source, paragraphs_only=False):
     return "\n".join(e.get_text(" ") for e in body.find_all(kinds) if not e.find_parent(["li", "dd", "blockquote"]))
 
 
+# Where a plain-text extract's article ends: the sections of notes and links
+# that CirrusSearch's `text` leaves out with the references.
+END_SECTIONS = re.compile(r"^==+\s*(References|Notes|Sources|Bibliography|External links|Further reading|See also)\b", re.I)
+
+
+def extract_text(extract, paragraphs_only=False):
+    """The prose of a TextExtracts plain-text extract: its lines up to the
+    closing sections, without the `== Heading ==` lines; paragraphs are the
+    lines of 40 characters or more."""
+    kept = []
+    for line in extract.splitlines():
+        stripped = line.strip()
+        if END_SECTIONS.match(stripped):
+            break
+        if stripped and not stripped.startswith("=="):
+            kept.append(stripped)
+    return "\n".join(l for l in kept if not paragraphs_only or len(l) >= 40)
+
+
 def records(directory):
     """{wiki: [document]} from article records with wikitext and HTML."""
     wikis = collections.defaultdict(list)
@@ -131,15 +151,18 @@ def records(directory):
             wiki, title = record["is_part_of"]["identifier"], record["name"]
             page_id, version = int(record["identifier"]), int(record["version"]["identifier"])
             wikitext, html_source = body["wikitext"], body["html"]
-        elif record.get("wikitext") and record.get("html"):
+        elif record.get("wikitext") and (record.get("html") or record.get("text")):
             wiki, title = record["wiki"], record["title"]
             page_id, version = int(record["pageid"]), int(record.get("lastrevid") or record["pageid"])
-            wikitext, html_source = record["wikitext"], record["html"]
+            wikitext, html_source = record["wikitext"], record.get("html")
         else:
             continue
+        if html_source is not None:
+            text, prose = html_text(html_source), html_text(html_source, paragraphs_only=True)
+        else:
+            text, prose = extract_text(record["text"]), extract_text(record["text"], paragraphs_only=True)
         wikis[wiki].append({"wiki": wiki, "title": title, "page_id": page_id, "version": version,
-                            "source_text": wikitext, "text": html_text(html_source),
-                            "prose": html_text(html_source, paragraphs_only=True)})
+                            "source_text": wikitext, "text": text, "prose": prose})
     if unreadable:
         print(f"{directory}: {unreadable} file(s) skipped: not JSON", file=sys.stderr)
     return wikis

@@ -719,6 +719,11 @@ mod tests {
             ),
             "Пётр Иванов и Сидоров"
         );
+        assert_eq!(
+            language("ru", "{{tr-en|белка}}; {{Цитата|Текст.|Автор|Источник}}"),
+            "с англ. — «белка»; Текст.&#10;— Автор, Источник"
+        );
+        assert_eq!(language("ja", "（{{没年齢|1900|3|5|1980|2|2}}）"), "（79歳没）");
     }
 
     /// Quotations with their attribution, and the lines External links
@@ -745,6 +750,28 @@ mod tests {
         assert_eq!(
             expand("{{IMDb name|0010930}}", &Templates::english(), &qualified),
             "Douglas Adams at IMDb"
+        );
+    }
+
+    /// dewiki: a quotation with its translation; the lines of Weblinks and
+    /// Literatur its templates write.
+    #[test]
+    fn german_quotations_and_link_lines() {
+        assert_eq!(
+            language("de", "{{Zitat|Text=I go.|Sprache=en|Übersetzung=Ich gehe.|Autor=A}}"),
+            "„I go.“&#10;„Ich gehe.“&#10;– A"
+        );
+        assert_eq!(
+            language("de", "{{DNB-Portal|118529579}}"),
+            "Literatur von und über Albert Einstein im Katalog der Deutschen Nationalbibliothek"
+        );
+        assert_eq!(
+            language("de", "{{Webarchiv|url=http://x.de|wayback=20110720193159|text=Seite}}"),
+            "Seite&#32;(Memento vom 20. Juli 2011 im Internet Archive)"
+        );
+        assert_eq!(
+            language("de", "{{NDB|4|404|408|Einstein, Albert|Max von Laue}}"),
+            "Max von Laue:&#32;Einstein, Albert. In: Neue Deutsche Biographie (NDB). Band 4, Duncker & Humblot, Berlin, S. 404–408."
         );
     }
 

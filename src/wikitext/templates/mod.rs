@@ -644,6 +644,10 @@ mod tests {
         assert_eq!(en("{{formatnum:about 1234.5 or -20000}}"), "about 1,234.5 or -20,000");
         assert_eq!(language("fr", "{{formatnum:1234567.5}}"), "1 234 567,5");
         assert_eq!(language("fr", "{{sp-|XVIII|e|et|XIX|e}}"), "XVIIIe et XIXe siècles");
+        assert_eq!(
+            language("fr", "{{XIXe siècle}}, {{Ier siècle}}, {{s mini-|XIX|e}}"),
+            "XIXe siècle, Ier siècle, XIXe"
+        );
         assert_eq!(language("de", "{{#time: j. F Y | 1879-03-14}}"), "14. März 1879");
         assert_eq!(language("ru", "{{#time: j xg Y | 1879-03-14}}"), "14 марта 1879");
     }

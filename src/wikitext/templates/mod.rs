@@ -728,6 +728,10 @@ mod tests {
             "с англ. — «белка»; Текст.&#10;— Автор, Источник"
         );
         assert_eq!(language("ja", "（{{没年齢|1900|3|5|1980|2|2}}）"), "（79歳没）");
+        assert_eq!(
+            language("ja", "{{Twitter|ONEOKROCK_japan|ONE OK ROCK_official}}; {{Facebook|X}}"),
+            "ONE OK ROCK_official (@ONEOKROCK_japan) - Twitter; Albert Einstein - Facebook"
+        );
     }
 
     /// Quotations with their attribution, and the lines External links

@@ -157,7 +157,7 @@ def records(directory):
             wikitext, html_source = record["wikitext"], record.get("html")
         else:
             continue
-        if html_source is not None:
+        if html_source:
             text, prose = html_text(html_source), html_text(html_source, paragraphs_only=True)
         else:
             text, prose = extract_text(record["text"]), extract_text(record["text"], paragraphs_only=True)

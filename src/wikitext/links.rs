@@ -94,7 +94,7 @@ const FILE_NAMESPACE_ALIASES: &[(&str, &[&str])] = &[
     ("bs", &["Datoteka"]),
     ("sk", &["Obrázok", "Súbor"]),
     ("sl", &["Slika"]),
-    ("et", &["Pilt"]),
+    ("et", &["Pilt", "Fail"]),
     ("lt", &["Vaizdas"]),
     ("lv", &["Attēls"]),
     ("eo", &["Dosiero"]),
@@ -963,6 +963,11 @@ mod tests {
             0,
         );
         assert_eq!(out.trim(), "An Montréal", "warwiki's file namespace");
+        for (language, category) in [("ja", "カテゴリ"), ("et", "Kategooria"), ("tl", "Kategorya")] {
+            let rules = LinkRules::for_language(&english_only, Some(language));
+            let page = collect_links(&format!("x [[{category}:Y]]"), &rules);
+            assert_eq!(page.categories, ["Y"], "{language}");
+        }
     }
 
     #[test]

@@ -59,10 +59,7 @@ pub fn magic_word(head: &str, page: &PageContext) -> Option<String> {
             page.title.to_string()
         }
         // The title without a disambiguating qualifier: `Douglas Adams (writer)` → `Douglas Adams`.
-        "PAGENAMEBASE" => match page.title.rsplit_once(" (") {
-            Some((base, qualifier)) if qualifier.ends_with(')') && !base.is_empty() => base.to_string(),
-            _ => page.title.to_string(),
-        },
+        "PAGENAMEBASE" => without_qualifier(page.title).to_string(),
         "PAGENAMEE" | "FULLPAGENAMEE" => page.title.replace(' ', "_"),
         "CURRENTYEAR" | "LOCALYEAR" => today.year.to_string(),
         "CURRENTMONTH" | "CURRENTMONTH2" | "LOCALMONTH" => format!("{:02}", today.month),
@@ -75,6 +72,32 @@ pub fn magic_word(head: &str, page: &PageContext) -> Option<String> {
         "NAMESPACE" | "NAMESPACENUMBER" => String::new(),
         _ => return None,
     })
+}
+
+/// A title without its closing disambiguation in brackets, as enwiki's
+/// `{{PAGENAMEBASE}}` writes it: `Douglas Adams (writer)` → `Douglas Adams`,
+/// `Foo (a (b))` → `Foo`; a title that is all brackets stays whole.
+fn without_qualifier(title: &str) -> &str {
+    if !title.ends_with(')') {
+        return title;
+    }
+    let mut depth = 0usize;
+    for (at, c) in title.char_indices().rev() {
+        match c {
+            ')' => depth += 1,
+            '(' => {
+                depth = depth.saturating_sub(1);
+                if depth == 0 {
+                    return match title[..at].strip_suffix(' ') {
+                        Some(base) if !base.trim().is_empty() => base.trim_end(),
+                        _ => title,
+                    };
+                }
+            }
+            _ => {}
+        }
+    }
+    title
 }
 
 /// `#ifeq`/`#switch` comparison: numerically when both sides are numbers.
@@ -305,16 +328,26 @@ pub fn format_number(value: f64) -> String {
 /// `formatnum`: digit groups and decimal separator of the wiki's language;
 /// `raw` (`|R`) undoes it. As in MediaWiki's `Language::formatNum`, each
 /// number in the text is formatted and the text around it is kept, so
-/// `{{unité|10000 à 35000|individus}}` groups both numbers.
+/// `{{unité|10000 à 35000|individus}}` groups both numbers. A number is
+/// digits with an optional `.` fraction (MediaWiki's input form); what is
+/// already written the wiki's way is left as it is: a fraction after the
+/// local decimal separator (`3,14159` on frwiki), numbers with several
+/// dots (`1.234.567` on dewiki), and character references (`&#8239;`).
 pub fn formatnum(text: &str, raw: bool, templates: &Templates) -> String {
     let numbers = templates.numbers();
     let text = text.trim();
     if raw {
-        return text
-            .replace(numbers.group_separator.as_str(), "")
-            .replace(numbers.decimal_separator.as_str(), ".");
+        return unformat(text, &numbers.group_separator, &numbers.decimal_separator);
     }
     let bytes = text.as_bytes();
+    let digits_from = |mut i: usize| {
+        while i < bytes.len() && bytes[i].is_ascii_digit() {
+            i += 1;
+        }
+        i
+    };
+    let digit_at = |i: usize| bytes.get(i).is_some_and(u8::is_ascii_digit);
+    let local_decimal = numbers.decimal_separator.as_bytes();
     let mut out = String::with_capacity(text.len() + 8);
     let mut copied = 0;
     let mut i = 0;
@@ -324,28 +357,37 @@ pub fn formatnum(text: &str, raw: bool, templates: &Templates) -> String {
             continue;
         }
         let start = i;
-        while i < bytes.len() && bytes[i].is_ascii_digit() {
-            i += 1;
-        }
-        let integer = &text[start..i];
-        let mut fraction = "";
-        if i + 1 < bytes.len() && bytes[i] == b'.' && bytes[i + 1].is_ascii_digit() {
-            let fraction_start = i + 1;
-            i += 1;
-            while i < bytes.len() && bytes[i].is_ascii_digit() {
-                i += 1;
+        i = digits_from(i);
+        let integer_end = i;
+        let mut fraction = None;
+        if bytes.get(i) == Some(&b'.') && digit_at(i + 1) {
+            let fraction_end = digits_from(i + 1);
+            if bytes.get(fraction_end) == Some(&b'.') && digit_at(fraction_end + 1) {
+                // 1.234.567: grouped already; the whole run stays as written.
+                while i < bytes.len() && (bytes[i].is_ascii_digit() || bytes[i] == b'.') {
+                    i += 1;
+                }
+                continue;
             }
-            fraction = &text[fraction_start..i];
+            fraction = Some(&text[i + 1..fraction_end]);
+            i = fraction_end;
+        }
+        if text[..start].ends_with("&#") {
+            continue;
         }
         out.push_str(&text[copied..start]);
         out.push_str(&group_digits(
-            integer,
+            &text[start..integer_end],
             &numbers.group_separator,
             numbers.minimum_grouping_digits,
         ));
-        if !fraction.is_empty() {
+        if let Some(fraction) = fraction {
             out.push_str(&numbers.decimal_separator);
             out.push_str(fraction);
+        } else if local_decimal != b"." && bytes[i..].starts_with(local_decimal) && digit_at(i + local_decimal.len()) {
+            // 3,14159: a fraction in the wiki's own form, copied as written.
+            i = digits_from(i + local_decimal.len());
+            out.push_str(&text[integer_end..i]);
         }
         copied = i;
     }
@@ -353,6 +395,35 @@ pub fn formatnum(text: &str, raw: bool, templates: &Templates) -> String {
     out
 }
 
+/// `|R`: group separators between digits taken out, the decimal separator
+/// between digits made a `.`; the rest of the text as it is.
+fn unformat(text: &str, group_separator: &str, decimal_separator: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(c) = rest.chars().next() {
+        let after_digit = out.as_bytes().last().is_some_and(u8::is_ascii_digit);
+        let separates_digits = |separator: &str| {
+            !separator.is_empty()
+                && after_digit
+                && rest
+                    .strip_prefix(separator)
+                    .is_some_and(|after| after.as_bytes().first().is_some_and(u8::is_ascii_digit))
+        };
+        if separates_digits(group_separator) {
+            rest = &rest[group_separator.len()..];
+        } else if separates_digits(decimal_separator) {
+            out.push('.');
+            rest = &rest[decimal_separator.len()..];
+        } else {
+            out.push(c);
+            rest = &rest[c.len_utf8()..];
+        }
+    }
+    out
+}
+
+/// `1234567` → `1,234,567`: digit groups of three from the right, none
+/// below `10^(3 + minimum - 1)` (Spanish writes `1234` but `12 345`).
 pub fn group_digits(integer: &str, separator: &str, minimum_grouping_digits: usize) -> String {
     if integer.len() < 3 + minimum_grouping_digits.max(1) {
         return integer.to_string();
@@ -459,7 +530,7 @@ fn is_leap(year: i32) -> bool {
     (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
 }
 
-fn days_in_month(year: i32, month: u32) -> u32 {
+pub(super) fn days_in_month(year: i32, month: u32) -> u32 {
     match month {
         2 if is_leap(year) => 29,
         2 => 28,
@@ -489,11 +560,7 @@ fn weekday(date: Date) -> usize {
 pub fn parse_date(text: &str, templates: &Templates) -> Option<Date> {
     let text = text.trim();
     if (text.len() == 8 || text.len() == 14) && text.bytes().all(|b| b.is_ascii_digit()) {
-        return Date::new(
-            text[..4].parse().ok()?,
-            text[4..6].parse().ok()?,
-            text[6..8].parse().ok()?,
-        );
+        return Date::from_compact(text);
     }
     let iso = text.split(['T', ' ']).next().unwrap_or(text);
     let fields: Vec<&str> = iso.split('-').collect();

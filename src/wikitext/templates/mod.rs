@@ -88,9 +88,13 @@ pub struct Date {
 }
 
 impl Date {
-    /// A valid date, or `None` (month 13, day 0).
+    /// A valid date, or `None` (month 13, day 0, 31 February).
     pub fn new(year: i32, month: u32, day: u32) -> Option<Date> {
-        ((1..=12).contains(&month) && (1..=31).contains(&day)).then_some(Date { year, month, day })
+        ((1..=12).contains(&month) && (1..=functions::days_in_month(year, month)).contains(&day)).then_some(Date {
+            year,
+            month,
+            day,
+        })
     }
 
     /// `20240601` in a dump's file name, or an ISO timestamp's date.
@@ -570,10 +574,16 @@ mod tests {
             let file = parse_file(text).unwrap_or_else(|e| panic!("{language}: {e:#}"));
             assert_eq!(file.language.as_deref(), Some(*language));
             let templates = Templates::for_wiki(Some(language), None, &UserTemplates::default());
+            let defined: std::collections::HashSet<String> =
+                file.templates.keys().map(|name| normalize(name)).collect();
             for alias in file.aliases.keys() {
                 assert!(
                     templates.lookup(alias).is_some(),
                     "{language}: alias {alias:?} leads nowhere"
+                );
+                assert!(
+                    !defined.contains(&normalize(alias)),
+                    "{language}: {alias:?} is both a template and an alias"
                 );
             }
         }
@@ -642,6 +652,23 @@ mod tests {
             "10 000 à 35 000&#32;individus"
         );
         assert_eq!(en("{{formatnum:about 1234.5 or -20000}}"), "about 1,234.5 or -20,000");
+        // What is written the wiki's way already stays as written.
+        assert_eq!(language("fr", "{{formatnum:3,14159}}"), "3,14159");
+        assert_eq!(language("fr", "{{formatnum:1 234,5678}}"), "1 234,5678");
+        assert_eq!(language("de", "{{formatnum:1.234.567}}"), "1.234.567");
+        assert_eq!(en("{{formatnum:&#8239;12345}}"), "&#8239;12,345");
+        assert_eq!(language("ja", "{{formatnum:約10000人}}"), "約10,000人");
+        assert_eq!(language("ru", "{{formatnum:1234 и 12345}}"), "1234 и 12 345");
+        assert_eq!(language("fr", "{{formatnum:10 000 à 35 000,5|R}}"), "10000 à 35000.5");
+        assert_eq!(en("{{#time: j F Y | 20110720}}"), "20 July 2011");
+        assert_eq!(en("{{#time: j F Y | 20110720193159}}"), "20 July 2011");
+        for not_a_day in ["20110231", "20111320", "20110732", "201107201931"] {
+            assert_eq!(
+                en(&format!("{{{{#iferror:{{{{#time: j F Y | {not_a_day}}}}}|bad}}}}")),
+                "bad",
+                "{not_a_day}"
+            );
+        }
         assert_eq!(language("fr", "{{formatnum:1234567.5}}"), "1 234 567,5");
         assert_eq!(language("fr", "{{sp-|XVIII|e|et|XIX|e}}"), "XVIIIe et XIXe siècles");
         assert_eq!(
@@ -758,6 +785,24 @@ mod tests {
         assert_eq!(
             expand("{{IMDb name|0010930}}", &Templates::english(), &qualified),
             "Douglas Adams at IMDb"
+        );
+        let titled = |title| {
+            let page = PageContext {
+                title,
+                today: Date::new(2026, 3, 1).unwrap(),
+            };
+            expand("{{PAGENAMEBASE}}", &Templates::english(), &page)
+        };
+        assert_eq!(titled("Foo (a (b))"), "Foo");
+        assert_eq!(titled("Foo (bar) baz"), "Foo (bar) baz");
+        assert_eq!(titled("(Untitled)"), "(Untitled)");
+        assert_eq!(
+            en("{{Wayback|url=http://x.org/|date=20110720}}; {{Wayback|url=x|title=T|date=spring 2011}}"),
+            "Archived&#32;July 20, 2011 at the Wayback Machine; T at the Wayback Machine&#32;(archived spring 2011)"
+        );
+        assert_eq!(
+            en("{{Cquote|Words.|||Author|Source}} {{Quote|text=W.|author=A|source=S}}"),
+            "Words.&#10;— Author, Source W.&#10;— A, S"
         );
     }
 

@@ -488,8 +488,10 @@ pub fn render(args: &Args) -> String {
         .filter(|code| !code.is_empty() && read_number(code).is_none())
         .copied()
         .unwrap_or(input.default_out);
+    // An empty slot is an absent one (a wrapper template passes every slot).
     let precision_arg = positional
         .get(at + 2)
+        .filter(|p| !p.trim().is_empty())
         .or_else(|| positional.get(at + 1).filter(|p| read_number(p).is_some()))
         .and_then(|p| p.parse::<i32>().ok());
     let options = Options::of(args);
@@ -722,6 +724,8 @@ mod tests {
         assert_eq!(positional(&["10", "km", "mi"]), "10 kilometres (6.2 mi)");
         assert_eq!(positional(&["1", "km", "mi"]), "1 kilometre (0.62 mi)");
         assert_eq!(positional(&["100", "km"]), "100 kilometres (62 mi)");
+        assert_eq!(positional(&["100", "km", "", "1"]), "100 kilometres (62.1 mi)");
+        assert_eq!(positional(&["100", "km", "mi", ""]), "100 kilometres (62 mi)");
         assert_eq!(positional(&["1000", "km", "mi"]), "1,000 kilometres (620 mi)");
         assert_eq!(positional(&["100", "m", "ft"]), "100 metres (330 ft)");
         assert_eq!(positional(&["2", "kg"]), "2 kilograms (4.4 lb)");

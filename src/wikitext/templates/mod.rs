@@ -744,6 +744,10 @@ mod tests {
             "1980年2月2日（79歳没）、10 km (6.2 mi)"
         );
         assert_eq!(
+            language("ja", "{{convert|10|km|2}}; {{convert|10|km|mi|disp=flip}}"),
+            "10 km (6.21 mi); 6.2 mi (10 km)"
+        );
+        assert_eq!(
             language(
                 "ru",
                 "{{нп5|Иванов, Пётр|Пётр Иванов|en|Peter Ivanov}} и {{нп3|Сидоров||de|Sidorow}}"

@@ -288,7 +288,6 @@ pub(super) fn skipped_note(report: &WriteReport) -> String {
     note
 }
 
-/// A COPY option's value as text (`'\t'` → a tab, `true` → "true").
 /// The query whose rows a COPY writes: its own, or all of a table's.
 pub(super) fn rows_of(source: CopyToSource) -> Result<Statement> {
     match source {
@@ -299,6 +298,7 @@ pub(super) fn rows_of(source: CopyToSource) -> Result<Statement> {
     }
 }
 
+/// A COPY option's value as text (`'\t'` → a tab, `true` → "true").
 fn option_text(value: &datafusion::sql::sqlparser::ast::Value) -> String {
     use datafusion::sql::sqlparser::ast::Value;
     match value {

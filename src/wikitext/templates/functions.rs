@@ -372,7 +372,8 @@ pub fn formatnum(text: &str, raw: bool, templates: &Templates) -> String {
             fraction = Some(&text[i + 1..fraction_end]);
             i = fraction_end;
         }
-        if text[..start].ends_with("&#") {
+        let before = &text[..start];
+        if before.ends_with("&#") || before.ends_with("&#x") || before.ends_with("&#X") {
             continue;
         }
         out.push_str(&text[copied..start]);

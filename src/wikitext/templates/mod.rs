@@ -550,8 +550,12 @@ mod tests {
     use super::*;
 
     fn page() -> PageContext<'static> {
+        page_titled("Albert Einstein")
+    }
+
+    fn page_titled(title: &str) -> PageContext<'_> {
         PageContext {
-            title: "Albert Einstein",
+            title,
             today: Date::new(2026, 3, 1).unwrap(),
         }
     }
@@ -656,7 +660,7 @@ mod tests {
         assert_eq!(language("fr", "{{formatnum:3,14159}}"), "3,14159");
         assert_eq!(language("fr", "{{formatnum:1 234,5678}}"), "1 234,5678");
         assert_eq!(language("de", "{{formatnum:1.234.567}}"), "1.234.567");
-        assert_eq!(en("{{formatnum:&#8239;12345}}"), "&#8239;12,345");
+        assert_eq!(en("{{formatnum:&#8239;12345&#x2009;}}"), "&#8239;12,345&#x2009;");
         assert_eq!(language("ja", "{{formatnum:約10000人}}"), "約10,000人");
         assert_eq!(language("ru", "{{formatnum:1234 и 12345}}"), "1234 и 12 345");
         assert_eq!(language("fr", "{{formatnum:10 000 à 35 000,5|R}}"), "10000 à 35000.5");
@@ -782,21 +786,12 @@ mod tests {
             en("{{Wayback|df=yes|date=20110720193159|url=http://x.org/|title=Site}}"),
             "Site at the Wayback Machine&#32;(archived 20 July 2011)"
         );
-        let qualified = PageContext {
-            title: "Douglas Adams (writer)",
-            today: Date::new(2026, 3, 1).unwrap(),
-        };
+        let titled = |title, source| expand(source, &Templates::english(), &page_titled(title));
         assert_eq!(
-            expand("{{IMDb name|0010930}}", &Templates::english(), &qualified),
+            titled("Douglas Adams (writer)", "{{IMDb name|0010930}}"),
             "Douglas Adams at IMDb"
         );
-        let titled = |title| {
-            let page = PageContext {
-                title,
-                today: Date::new(2026, 3, 1).unwrap(),
-            };
-            expand("{{PAGENAMEBASE}}", &Templates::english(), &page)
-        };
+        let titled = |title| titled(title, "{{PAGENAMEBASE}}");
         assert_eq!(titled("Foo (a (b))"), "Foo");
         assert_eq!(titled("Foo (bar) baz"), "Foo (bar) baz");
         assert_eq!(titled("(Untitled)"), "(Untitled)");

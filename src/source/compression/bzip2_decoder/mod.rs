@@ -238,7 +238,6 @@ impl Bzip2Reader {
                 State::StreamHeader => self.read_stream_header()?,
                 State::Marker => {
                     if self.read_next_block()? {
-                        self.position = 0;
                         self.report_position();
                         return Ok(true);
                     }
@@ -260,8 +259,8 @@ impl Bzip2Reader {
         Ok(magic)
     }
 
-    /// Reads the next block and walks it into `self.text`; false when the
-    /// next marker is not a block.
+    /// Reads the next block and walks it into `self.text`, to be read from
+    /// its start; false when the next marker is not a block.
     fn read_next_block(&mut self) -> io::Result<bool> {
         let Some(block_start) = self.read_block()? else {
             return Ok(false);

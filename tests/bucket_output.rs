@@ -139,13 +139,40 @@ impl S3 {
     /// Nothing under `prefix` but complete objects: no upload markers, no
     /// temporaries, no exchange data, no unfinished multipart uploads.
     fn assert_clean(&self, prefix: &str) {
+        self.assert_only_objects(prefix);
+        assert_eq!(self.unfinished_uploads(), "", "unfinished multipart uploads");
+    }
+
+    /// The keys under `prefix`, none an upload marker, a temporary or
+    /// exchange data.
+    fn assert_only_objects(&self, prefix: &str) -> Vec<String> {
         let keys = self.keys(prefix);
         let leftovers: Vec<&String> = keys
             .iter()
             .filter(|k| k.contains("/.") || k.contains("_exchange"))
             .collect();
         assert!(leftovers.is_empty(), "{prefix}: left behind: {leftovers:?}");
-        assert_eq!(self.unfinished_uploads(), "", "unfinished multipart uploads");
+        keys
+    }
+
+    /// [`S3::assert_clean`] after a writer was killed (SIGKILL): the same,
+    /// but for an upload the victim may have started in the one request
+    /// before its marker was written, which no later run can name (the
+    /// gap the README's lifecycle rule covers). Such an upload is allowed
+    /// only for an object the finished run then wrote whole; any marker
+    /// left behind, or an unfinished upload of anything else, still fails.
+    fn assert_clean_after_kill(&self, prefix: &str) {
+        let keys = self.assert_only_objects(prefix);
+        let unfinished = self.unfinished_uploads();
+        let unnamed: Vec<&str> = unfinished.split_whitespace().collect();
+        assert!(unnamed.len() <= 1, "unfinished multipart uploads: {unfinished}");
+        for key in unnamed {
+            assert!(
+                keys.iter().any(|k| k == key),
+                "an unfinished upload of {key}, which the run did not write whole"
+            );
+            eprintln!("{key}: an upload the killed shard started before its marker (left to the lifecycle rule)");
+        }
     }
 }
 
@@ -326,7 +353,7 @@ fn shards_sharing_only_a_bucket_write_one_runs_answer_even_after_a_kill() {
         let downloaded: PathBuf = root.join(format!("{name}-downloaded"));
         s3.download(&prefix, &downloaded);
         assert_same_output(&single, &downloaded, &format!("{name}, 3 shards on s3 after a kill"));
-        s3.assert_clean(&prefix);
+        s3.assert_clean_after_kill(&prefix);
     }
 }
 

@@ -11,7 +11,10 @@
 //! upload is announced by a small marker beside its object,
 //! `.NAME.HOST-PID.upload`, holding the upload id; the next run writing to
 //! the prefix aborts the uploads of writers that are gone
-//! ([`super::owner`]) and logs the others. Readers never list the parts of
+//! ([`super::owner`]) and logs the others. A writer killed in the one
+//! request between starting an upload and writing its marker leaves an
+//! upload no one can name (`MultipartStore` cannot list uploads): that is
+//! left to the bucket's lifecycle rule. Readers never list the parts of
 //! an unfinished upload, and tools that read a dataset directory skip names
 //! starting with `.`.
 
